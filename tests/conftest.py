@@ -1,0 +1,69 @@
+"""Suite-wide settings: offline environment, the network guard, and per-notebook wall times."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GUARD_DIR = Path(__file__).resolve().parent / "network_guard"
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "WANDB_MODE": "disabled",
+}
+
+NOTEBOOK_TIMES: dict[str, float] = {}
+
+
+def _load_guard():
+    spec = importlib.util.spec_from_file_location("workbench_network_guard", GUARD_DIR / "sitecustomize.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_configure(config):
+    """Go offline before anything imports Hugging Face libraries; guard this process and its children."""
+    os.environ.update(OFFLINE_ENV)
+    guard = _load_guard()
+    log_fd, log_path = tempfile.mkstemp(prefix="network-guard-", suffix=".log")
+    os.close(log_fd)
+    os.environ[guard.LOG_ENV] = log_path
+    # Child processes (notebook kernels, `python -m workbench...`) import the guard at start-up.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
+    )
+    guard.install()
+    config.network_guard_log = Path(log_path)
+
+
+@pytest.fixture(autouse=True)
+def network_guard(request):
+    """Fail any test during which this process or a child tried to reach the network."""
+    log = request.config.network_guard_log
+    log.write_text("")
+    yield
+    attempts = log.read_text()
+    if attempts:
+        log.write_text("")
+        pytest.fail(f"network access attempted (tests must run offline):\n{attempts}", pytrace=False)
+
+
+def record_notebook_time(name: str, seconds: float) -> None:
+    NOTEBOOK_TIMES[name] = seconds
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not NOTEBOOK_TIMES:
+        return
+    terminalreporter.section("notebook wall times")
+    for name, seconds in sorted(NOTEBOOK_TIMES.items()):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {name}")
+    terminalreporter.write_line(f"{sum(NOTEBOOK_TIMES.values()):8.1f} s  total")

@@ -1,0 +1,54 @@
+"""The package imports fast and lazily, and the notebook setup call does what it promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+IMPORT_BUDGET_S = 3.0
+
+PROBE = """
+import sys, time
+start = time.perf_counter()
+import workbench
+elapsed = time.perf_counter() - start
+heavy = sorted(m for m in ("torch", "transformer_lens", "sae_lens", "circuitsvis") if m in sys.modules)
+print(elapsed, ",".join(heavy))
+"""
+
+
+def test_import_is_fast_and_lazy():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
+    elapsed, heavy = out.split()[0], out.split()[1:] or [""]
+    assert float(elapsed) < IMPORT_BUDGET_S, f"import workbench took {float(elapsed):.2f} s"
+    assert heavy == [""], f"import workbench imported heavy libraries: {heavy}"
+
+
+def test_submodules_load_on_first_use():
+    import workbench
+
+    assert workbench.runtime.DEFAULT_SEED == 0
+    try:
+        workbench.no_such_module
+    except AttributeError as error:
+        assert "no_such_module" in str(error)
+    else:
+        raise AssertionError("unknown attribute did not raise AttributeError")
+
+
+def test_setup_notebook_goes_offline():
+    import circuitsvis.utils.render as render
+    import plotly.io as pio
+
+    import workbench
+
+    settings = workbench.setup_notebook(seed=3)
+    assert settings["seed"] == 3
+    assert pio.renderers.default == "notebook"
+    assert render.internet_on() is False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        workbench.notebook.filter_warnings()
+        warnings.warn("HookedTransformer is deprecated and will be removed", DeprecationWarning)
+    assert not [w for w in caught if "HookedTransformer" in str(w.message)]

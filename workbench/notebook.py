@@ -1,0 +1,65 @@
+"""The one call at the top of every notebook: ``workbench.setup_notebook()``.
+
+It makes a notebook behave the same in JupyterLab, in exported HTML and under nbmake, with no
+network:
+
+- seeds and thread count (``workbench.runtime``);
+- plotly's ``"notebook"`` renderer, which embeds plotly.js once per kernel (the default mimetype
+  renderer shows a blank figure in exported HTML; ``"cdn"`` and ``"notebook_connected"`` fetch
+  plotly.js from the internet);
+- circuitsvis in inline mode: its ``internet_on()`` probes google.com on every display and, when
+  the probe succeeds, loads its JavaScript from a CDN; we make the probe answer "offline";
+- TransformerLens's ``HookedTransformer`` deprecation warning filtered (it fires on every model
+  construction in transformer-lens 3.x and drowns the output).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from workbench import runtime
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "WANDB_MODE": "disabled",
+}
+
+PLOTLY_RENDERER = "notebook"
+
+
+def go_offline() -> None:
+    """Tell Hugging Face libraries and wandb not to reach the network (set before they import)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def filter_warnings() -> None:
+    """Silence warnings that fire on every call and teach nothing."""
+    warnings.filterwarnings("ignore", message=r".*HookedTransformer.*deprecated.*")
+    warnings.filterwarnings("ignore", message=r".*deprecated.*HookedTransformer.*")
+
+
+def use_offline_plotly() -> None:
+    """Render plotly figures with plotly.js embedded in the notebook (works offline and in HTML)."""
+    import plotly.io as pio
+
+    pio.renderers.default = PLOTLY_RENDERER
+
+
+def use_inline_circuitsvis() -> None:
+    """Make circuitsvis inline its JavaScript instead of probing google.com and using a CDN."""
+    import circuitsvis.utils.render as render
+
+    render.internet_on = lambda *args, **kwargs: False
+
+
+def setup_notebook(seed: int = runtime.DEFAULT_SEED, threads: int | None = None) -> dict:
+    """Seed, set threads, go offline, and set up plotly and circuitsvis; return the runtime settings."""
+    go_offline()
+    filter_warnings()
+    use_offline_plotly()
+    use_inline_circuitsvis()
+    return runtime.configure(seed=seed, threads=threads)
