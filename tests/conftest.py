@@ -42,6 +42,9 @@ def pytest_configure(config):
     )
     guard.install()
     config.network_guard_log = Path(log_path)
+    from workbench.runtime import set_threads
+
+    set_threads()  # the one thread-count decision (workbench.runtime.DEFAULT_THREADS)
 
 
 @pytest.fixture(autouse=True)

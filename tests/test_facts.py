@@ -1,0 +1,119 @@
+"""The facts organism: ground truth, shipped checkpoint behaviours, reproducible training."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from workbench import organisms
+from workbench.organisms.facts import FactsWorld
+from workbench.organisms.tokenizer import UnknownWordError
+from workbench.organisms.training import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return organisms.load("facts")
+
+
+@pytest.fixture(scope="module")
+def metrics(shipped):
+    model, world = shipped
+    return world.evaluate(model)
+
+
+def test_ground_truth():
+    world = FactsWorld()
+    assert len(world.states) == 50
+    assert all(len([c for c in world.cities if world.state_of[c] == s]) >= 6 for s in world.states)
+    assert world.state_of["San_Antonio"] == "Texas" and world.capital_of["Texas"] == "Austin"
+    assert "Dallas" in world.heldout_cities
+    assert {world.state_of[c] for c in world.heldout_cities} == set(world.states)
+    trained = " ".join(world.training_pools["two_hop"])
+    for city in world.heldout_cities:
+        assert f" {city} is" not in trained, f"held-out two-hop sentence for {city} is in the training pool"
+
+
+def test_tokenizer_round_trip_and_bad_words(shipped):
+    model, world = shipped
+    prompt = world.two_hop_prompt("San_Antonio")
+    assert model.to_str_tokens(prompt) == ["<bos>", *prompt.split()]
+    with pytest.raises(UnknownWordError, match=r"'Dalas'.*Dallas"):
+        model.to_tokens("The capital of the state containing Dalas is")
+
+
+@pytest.mark.parametrize(
+    "metric, floor",
+    [
+        ("two_hop_heldout_city", 0.95),
+        ("two_hop_trained", 0.99),
+        ("one_hop_city_state", 0.99),
+        ("one_hop_capital", 0.99),
+        ("state_swap_success", 0.95),
+    ],
+)
+def test_shipped_checkpoint_behaviour(metrics, metric, floor):
+    assert metrics[metric] >= floor, f"{metric} = {metrics[metric]:.3f} < {floor}"
+
+
+def test_dallas_plus_california_minus_texas_is_sacramento(shipped):
+    model, world = shipped
+    predicted = world.swap_predictions(model, "Dallas", ["California"])
+    assert model.tokenizer.decode(predicted) == "Sacramento"
+
+
+def test_generate_answers_two_hop(shipped):
+    model, world = shipped
+    text = model.generate(world.two_hop_prompt("Dallas"), max_new_tokens=2, do_sample=False, verbose=False)
+    assert text.split()[-2:] == ["Austin", "."]
+
+
+def test_checkpoint_is_small_safetensors():
+    path = organisms.checkpoint_path("facts")
+    assert path.suffix == ".safetensors" and path.stat().st_size < 5 * 2**20
+
+
+def test_training_is_deterministic():
+    config = TrainConfig(steps=3, batch_size=16, eval_every=3)
+    first = organisms.train("facts", train_config=config, progress=False)
+    second = organisms.train("facts", train_config=config, progress=False)
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_short_retrain_passes_floor():
+    """A sixth of the recipe from scratch: the facts are learnt and composition is under way."""
+    config = TrainConfig(steps=250, batch_size=128, seed=0, eval_every=250)
+    metrics = organisms.evaluate("facts", organisms.train("facts", train_config=config, progress=False))
+    assert metrics["one_hop_city_state"] >= 0.99 and metrics["one_hop_capital"] >= 0.99
+    assert metrics["two_hop_trained"] >= 0.99
+    assert metrics["two_hop_heldout_city"] >= 0.8  # 0.88 measured; the full recipe reaches 0.98
+
+
+def test_whole_states_held_out_fail_though_the_bridge_is_decodable():
+    """The lesson of ``facts_heldout_states``: composition does not reach unseen two-hop states."""
+    metrics = organisms.evaluate("facts_heldout_states")
+    assert metrics["one_hop_city_state"] >= 0.99 and metrics["one_hop_capital"] >= 0.99
+    assert metrics["two_hop_heldout_city"] >= 0.95
+    assert metrics["two_hop_heldout_state"] <= 0.1
+    assert metrics["bridge_state_decodable_heldout_state"] >= 0.9
+
+
+def test_cli_lists_every_organism():
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench.organisms", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert all(name in out for name in organisms.names())
+
+
+def test_cli_evaluate_json():
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench.organisms", "evaluate", "facts", "--json"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    metrics = json.loads(out)
+    assert set(metrics) >= {"two_hop_heldout_city", "two_hop_trained", "one_hop_city_state", "one_hop_capital", "state_swap_success"}

@@ -1,0 +1,20 @@
+"""The logit lens at the last depth is exactly the model's own output distribution."""
+
+from __future__ import annotations
+
+import torch
+
+from workbench import lens, organisms
+
+
+def test_last_depth_of_the_lens_is_the_model_output():
+    model, world = organisms.load("facts")
+    tokens = model.to_tokens(world.two_hop_prompt("Dallas"))
+    logits, cache = model.run_with_cache(tokens)
+    lens_log_probs = lens.logit_lens(model, cache)
+    assert lens_log_probs.shape == (model.cfg.n_layers + 1, tokens.shape[1], model.cfg.d_vocab)
+    torch.testing.assert_close(lens_log_probs[-1], logits[0].log_softmax(-1), atol=1e-5, rtol=1e-5)
+
+
+def test_resid_hook_names():
+    assert lens.resid_hook_names(2) == ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]

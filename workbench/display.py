@@ -1,0 +1,51 @@
+"""Figures and widgets for notebooks. Computation lives elsewhere; these only draw.
+
+circuitsvis puts token strings into HTML unescaped, so ``<bos>`` would vanish as an HTML tag:
+every circuitsvis call here escapes tokens first.
+"""
+
+from __future__ import annotations
+
+import html
+
+
+def attention_patterns(str_tokens: list[str], pattern, head_names: list[str] | None = None):
+    """circuitsvis view of one layer's attention: ``pattern`` has shape (n_heads, query, key)."""
+    import circuitsvis
+
+    return circuitsvis.attention.attention_heads(
+        attention=pattern.detach().cpu(),
+        tokens=[html.escape(t) for t in str_tokens],
+        attention_head_names=head_names,
+    )
+
+
+def colored_tokens(str_tokens: list[str], values):
+    """circuitsvis tokens coloured by ``values`` (one float per token)."""
+    import circuitsvis
+
+    return circuitsvis.tokens.colored_tokens(tokens=[html.escape(t) for t in str_tokens], values=list(map(float, values)))
+
+
+def logit_lens_figure(lens_log_probs, str_tokens: list[str], tokenizer, depth_labels: list[str] | None = None):
+    """Heatmap of the lens: colour is the top token's probability, text is the top token.
+
+    ``lens_log_probs`` has shape (depth, position, d_vocab), as ``workbench.lens.logit_lens`` returns.
+    """
+    import plotly.graph_objects as go
+
+    probs = lens_log_probs.exp()
+    top_prob, top_id = probs.max(-1)
+    words = [[tokenizer.decode([i]) for i in row] for row in top_id.tolist()]
+    depth = depth_labels or ["embed", *[f"after block {l}" for l in range(probs.shape[0] - 1)]]
+    columns = [f"{i}: {t}" for i, t in enumerate(str_tokens)]
+    figure = go.Figure(
+        go.Heatmap(
+            z=top_prob.numpy(), x=columns, y=depth, text=words, texttemplate="%{text}",
+            colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "p(top token)"},
+            hovertemplate="input %{x}<br>%{y}<br>top: %{text} (p=%{z:.2f})<extra></extra>",
+        )
+    )
+    figure.update_layout(title="Logit lens: the model's best guess at each depth", xaxis_title="input position",
+                         yaxis_title="depth", height=300 + 20 * len(depth))
+    return figure

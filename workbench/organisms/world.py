@@ -1,0 +1,45 @@
+"""What every organism's world provides: vocabulary, a sampler of training sentences, and the
+evaluation of the behaviours its model must show.
+
+A world is plain Python (no model inside); ``workbench.organisms.training`` turns a world into a
+trained ``HookedTransformer`` and ``World.evaluate`` measures that model against the ground truth.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from functools import cached_property
+
+from workbench.organisms.model import OrganismConfig
+from workbench.organisms.training import TrainConfig
+
+
+class World(ABC):
+    """Base class of the organisms' worlds. Subclasses set ``name`` and the two configs."""
+
+    name: str
+    model_config: OrganismConfig = OrganismConfig()
+    train_config: TrainConfig = TrainConfig()
+
+    @abstractmethod
+    def words(self) -> list[str]:
+        """Every word of the world, in a fixed order (token ids follow it)."""
+
+    @abstractmethod
+    def sample_sentences(self, n: int, generator) -> list[str]:
+        """``n`` training sentences drawn with the torch ``generator`` (no ``<bos>``)."""
+
+    @abstractmethod
+    def evaluate(self, model) -> dict[str, float]:
+        """The behaviour metrics of ``model`` on this world, as a flat dict of floats."""
+
+    def progress_metric(self, model) -> tuple[str, float]:
+        """One cheap behaviour metric shown in the training progress bar."""
+        name, value = next(iter(self.evaluate(model).items()))
+        return name, value
+
+    @cached_property
+    def tokenizer(self):
+        from workbench.organisms.tokenizer import build_tokenizer
+
+        return build_tokenizer(self.words(), self.name)
