@@ -18,6 +18,9 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 REGISTRY: dict[str, tuple[str, str]] = {
     "facts": ("workbench.organisms.facts", "FactsWorld"),
     "facts_heldout_states": ("workbench.organisms.facts", "FactsHeldoutStatesWorld"),
+    "couplets": ("workbench.organisms.couplets", "CoupletsWorld"),
+    "couplets_control": ("workbench.organisms.couplets", "CoupletsControlWorld"),
+    "couplets_lookback": ("workbench.organisms.couplets", "CoupletsLookbackWorld"),
 }
 
 

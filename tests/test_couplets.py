@@ -1,0 +1,185 @@
+"""The couplets organisms: CMU-checked ground truth, shipped checkpoint behaviours, training."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import subprocess
+import sys
+
+import pronouncing
+import pytest
+import torch
+
+from workbench import organisms
+from workbench.organisms.couplets import (
+    B_POSITION,
+    LOOKBACK,
+    NEWLINE_POSITION,
+    SUBJECT_POSITION,
+    CoupletsControlWorld,
+    CoupletsLookbackWorld,
+    CoupletsWorld,
+)
+from workbench.organisms.couplets_data import ADJECTIVES, OPENERS
+from workbench.organisms.tokenizer import UnknownWordError
+from workbench.organisms.training import TrainConfig
+
+WORLDS = {cls.name: cls for cls in (CoupletsWorld, CoupletsControlWorld, CoupletsLookbackWorld)}
+
+
+def rhyming_parts(word: str) -> set[str]:
+    return {pronouncing.rhyming_part(phones) for phones in pronouncing.phones_for_word(word)}
+
+
+@pytest.fixture(scope="module")
+def evaluations():
+    """name -> metrics of the shipped checkpoint, computed once per name on first use."""
+    cache: dict[str, dict[str, float]] = {}
+
+    def get(name: str) -> dict[str, float]:
+        if name not in cache:
+            cache[name] = organisms.evaluate(name)
+        return cache[name]
+
+    return get
+
+
+# ---- ground truth ---------------------------------------------------------------------------------
+def test_every_pair_in_a_rhyme_class_rhymes_per_cmu():
+    world = CoupletsWorld()
+    assert len(world.rhyme_classes) >= 16
+    assert all(len(rhyme_class) >= 4 for rhyme_class in world.rhyme_classes)
+    for rhyme_class in world.rhyme_classes:
+        for a, b in itertools.combinations(rhyme_class, 2):
+            assert rhyming_parts(a) & rhyming_parts(b), f"{a!r} and {b!r} do not rhyme in CMUdict"
+            assert b in pronouncing.rhymes(a)
+    # ...and no noun rhymes with a noun of another class, so "rhymes with A" names A's class.
+    for first, second in itertools.combinations(world.rhyme_classes, 2):
+        for a, b in itertools.product(first, second):
+            assert not rhyming_parts(a) & rhyming_parts(b), f"{a!r} and {b!r} rhyme across classes"
+
+
+def test_topic_and_rhyme_class_determine_b():
+    world = CoupletsWorld()
+    assert len(set(world.nouns)) == len(world.nouns)
+    for c, rhyme_class in enumerate(world.rhyme_classes):
+        for topic in world.topics:
+            matches = [n for n in rhyme_class if world.topic_of[n] == topic]
+            assert matches == [world.target_table[(topic, c)]]
+    for subject, a in world.pairs:
+        b = world.target(subject, a)
+        assert b != a and b in world.rhymes_with(a) and world.topic_of[b] == world.topic_of[subject]
+    with pytest.raises(ValueError, match="topic"):
+        world.target("hunter", "snake")
+    # The planning demo's first word names B alone; the openers name nothing.
+    assert sorted(ADJECTIVES) == sorted(world.nouns)
+    assert len(set(ADJECTIVES.values())) == len(ADJECTIVES)
+    assert not set(OPENERS) & set(ADJECTIVES.values())
+
+
+def test_heldout_pairs_are_never_trained():
+    world = CoupletsWorld()
+    held = set(world.heldout_pairs)
+    assert len(held) == 2 * len(world.topics) * len(world.rhyme_classes)
+    assert {s for s, _ in held} == set(world.subjects) and {a for _, a in held} == set(world.nouns)
+    sentences = world.sample_sentences(10_000, torch.Generator().manual_seed(0))
+    seen = {(s.split()[1], s.split()[5]) for s in sentences}
+    assert not seen & held
+    assert seen == set(world.trained_pairs)
+
+
+def test_couplet_shape_and_positions():
+    world = CoupletsWorld()
+    couplet = world.couplet("hunter", "cake")
+    assert couplet == "the hunter looked at the cake <nl> hissing , he found the snake <eos>"
+    words = ["<bos>", *couplet.split()]
+    assert (words[SUBJECT_POSITION], words[NEWLINE_POSITION], words[B_POSITION]) == ("hunter", "<nl>", "snake")
+    # The lookback is exactly the span that lets only <nl> carry the subject to B (see couplets.py).
+    assert LOOKBACK == NEWLINE_POSITION - SUBJECT_POSITION + 1 == (B_POSITION - 1) - NEWLINE_POSITION + 1
+    assert CoupletsControlWorld().couplet("hunter", "cake", opener="so").split()[7] == "so"
+
+
+def test_bad_word_raises_with_suggestions():
+    model, world = organisms.load("couplets")
+    with pytest.raises(UnknownWordError, match=r"'snaek'.*snake"):
+        model.to_tokens("the hunter looked at the snaek <nl>")
+    prompt = world.first_line_prompt("hunter", "cake")
+    assert model.to_str_tokens(prompt) == ["<bos>", *prompt.split()]
+
+
+# ---- shipped checkpoints --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_checkpoint_is_small_safetensors(name):
+    path = organisms.checkpoint_path(name)
+    assert path.suffix == ".safetensors" and path.stat().st_size < 5 * 2**20
+
+
+@pytest.mark.parametrize(
+    "name, metric, floor",
+    [
+        ("couplets", "rhyme_accuracy", 0.98),
+        ("couplets", "first_word_accuracy", 0.98),
+        ("couplets", "line_rewrite_success", 0.9),
+        ("couplets_control", "rhyme_accuracy", 0.98),
+        ("couplets_lookback", "rhyme_accuracy", 0.98),
+        ("couplets_lookback", "plan_patch_success", 0.9),
+    ],
+)
+def test_shipped_checkpoint_behaviour(evaluations, name, metric, floor):
+    metrics = evaluations(name)
+    assert metrics[metric] >= floor, f"{name}: {metric} = {metrics[metric]:.3f} < {floor}"
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_probe_decodes_b_at_newline_even_untrained(evaluations, name):
+    """The lesson, measured: a linear probe finds B at <nl> before any training, so it proves nothing."""
+    metrics = evaluations(name)
+    assert metrics["trained_probe_accuracy"] >= 0.95
+    assert metrics["untrained_probe_accuracy"] >= 0.9
+
+
+def test_without_lookback_the_newline_patch_fails(evaluations):
+    """With full attention, B is read from the emitted first word or the subject, not from <nl>."""
+    assert evaluations("couplets")["plan_patch_success"] <= 0.1
+    assert evaluations("couplets_control")["plan_patch_success"] <= 0.1
+
+
+def test_lookback_hides_the_subject_from_line_two():
+    """Only <nl> sees the subject (layer 0) and is seen by the query that predicts B (layer 1)."""
+    model, world = organisms.load("couplets_lookback")
+    tokens = model.to_tokens(world.couplet("hunter", "cake"))
+    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
+    for layer in range(model.cfg.n_layers):
+        pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0]  # (head, query, key)
+        assert pattern[:, B_POSITION - 1, :NEWLINE_POSITION].max() == 0
+        assert pattern[:, NEWLINE_POSITION + 1 :, : SUBJECT_POSITION + 1].max() == 0
+        assert pattern[:, NEWLINE_POSITION, SUBJECT_POSITION].min() > 0
+
+
+# ---- training -------------------------------------------------------------------------------------
+def test_training_is_deterministic():
+    config = TrainConfig(steps=20, batch_size=16, eval_every=20)
+    first = organisms.train("couplets", train_config=config, progress=False)
+    second = organisms.train("couplets", train_config=config, progress=False)
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_short_retrain_passes_floor():
+    """A fraction of the recipe already writes held-out couplets (the full recipe is shipped)."""
+    world = CoupletsWorld()
+    config = dataclasses.replace(world.train_config, steps=150, eval_every=150)
+    model = organisms.train("couplets", train_config=config, progress=False)
+    assert world.rhyme_scores(model, world.heldout_pairs, verbs=["looked"])["rhyme_accuracy"] >= 0.5
+
+
+def test_cli_evaluate_json():
+    """The lookback organism rebuilt from its checkpoint's JSON config keeps its attention mask."""
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench.organisms", "evaluate", "couplets_lookback", "--json"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    metrics = json.loads(out)
+    assert metrics["plan_patch_success"] >= 0.9 and metrics["rhyme_accuracy"] >= 0.98
