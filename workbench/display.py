@@ -49,3 +49,32 @@ def logit_lens_figure(lens_log_probs, str_tokens: list[str], tokenizer, depth_la
     figure.update_layout(title="Logit lens: the model's best guess at each depth", xaxis_title="input position",
                          yaxis_title="depth", height=300 + 20 * len(depth))
     return figure
+
+
+def training_curve_figure(history: list[dict], title: str = "Training curve"):
+    """Loss and the behaviour metric against tokens seen, from a checkpoint's recorded history."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    metric = next(key for key in history[0] if key not in ("step", "tokens", "loss"))
+    tokens = [row["tokens"] for row in history]
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Scatter(x=tokens, y=[row["loss"] for row in history], name="training loss"))
+    figure.add_trace(go.Scatter(x=tokens, y=[row[metric] for row in history], name=metric), secondary_y=True)
+    figure.update_layout(title=title, xaxis_title="tokens seen", height=350)
+    figure.update_yaxes(title_text="loss", secondary_y=False)
+    figure.update_yaxes(title_text=metric, range=[0, 1.05], secondary_y=True)
+    return figure
+
+
+def metrics_table(metrics_by_name: dict[str, dict[str, float]]) -> str:
+    """A plain-text table: one column per organism, one row per metric."""
+    names = list(metrics_by_name)
+    rows = sorted({key for metrics in metrics_by_name.values() for key in metrics}, key=lambda k: (
+        min(list(m).index(k) for m in metrics_by_name.values() if k in m), k))
+    width = max(len(r) for r in rows)
+    lines = [" " * width + "".join(f"{n:>22s}" for n in names)]
+    for row in rows:
+        cells = [f"{metrics_by_name[n][row]:22.3f}" if row in metrics_by_name[n] else f"{'–':>22s}" for n in names]
+        lines.append(f"{row:<{width}s}" + "".join(cells))
+    return "\n".join(lines)

@@ -3,9 +3,12 @@
 Every notebook, test and training recipe goes through these three functions, so that a run is
 reproducible and a thread-count decision is made once.
 
-Thread count: on the 2-core CI machine one torch thread was faster than two for the small models
-this course trains (see ``benchmarks/threads.py`` for the measurement).  Override it with the
-``WORKBENCH_THREADS`` environment variable.
+Thread count: 1, set here for the whole suite and every notebook. Measured with
+``benchmarks/threads.py`` on the 2-core CI machine: on a quiet machine 2 threads made a training
+step of an organism 1.5× faster (119 vs 180 ms), but under load from other processes 1 thread
+was several times faster, and with 2 threads training is not bit-for-bit reproducible (the
+embedding's backward pass sums in a varying order; two identical 3-step runs differed). We choose
+reproducibility. Override with the ``WORKBENCH_THREADS`` environment variable.
 """
 
 from __future__ import annotations

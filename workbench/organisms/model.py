@@ -99,6 +99,7 @@ def save_checkpoint(model, config: OrganismConfig, path: Path, metadata: dict | 
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(path.with_suffix(".safetensors")))
+    path.with_suffix(".safetensors").chmod(0o644)  # safetensors writes 0600; checkpoints are shared
     record = {"config": asdict(config), "metadata": metadata or {}}
     path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
