@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from workbench import organisms
 from workbench.organisms.facts import FactsWorld
@@ -75,14 +74,6 @@ def test_generate_answers_two_hop(shipped):
 def test_checkpoint_is_small_safetensors():
     path = organisms.checkpoint_path("facts")
     assert path.suffix == ".safetensors" and path.stat().st_size < 5 * 2**20
-
-
-def test_training_is_deterministic():
-    config = TrainConfig(steps=3, batch_size=16, eval_every=3)
-    first = organisms.train("facts", train_config=config, progress=False)
-    second = organisms.train("facts", train_config=config, progress=False)
-    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
-        assert torch.equal(a, b), name
 
 
 def test_short_retrain_passes_floor():
