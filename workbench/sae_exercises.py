@@ -1,0 +1,130 @@
+"""Checks for the exercises of notebook 02 (sparse autoencoders on toy data).
+
+Each ``check_*`` runs the learner's function against the reference in ``workbench.sae_toy`` on
+random inputs and, when they disagree, names the likely mistake.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from workbench import sae_toy
+from workbench.exercises import Mistake, check
+
+BATCH, D_IN, D_SAE, K = 6, 5, 12, 3
+
+
+# --- Exercise 1: the standard SAE's forward pass and loss -------------------------------------
+
+
+def _sae_inputs(generator):
+    x = torch.randn(BATCH, D_IN, generator=generator)
+    W_enc = torch.randn(D_IN, D_SAE, generator=generator) * 0.5
+    b_enc = torch.randn(D_SAE, generator=generator) * 0.3
+    W_dec = torch.randn(D_SAE, D_IN, generator=generator) * (0.5 + torch.rand(D_SAE, 1, generator=generator))
+    b_dec = torch.randn(D_IN, generator=generator) * 0.5
+    return x, W_enc, b_enc, W_dec, b_dec, 0.3
+
+
+def _sae(x, W_enc, b_enc, W_dec, b_dec, l1, *, relu=True, centre=True, weight=True, mse_mean=False, dec_bias=True):
+    pre = ((x - b_dec) if centre else x) @ W_enc + b_enc
+    acts = torch.relu(pre) if relu else pre
+    x_hat = acts @ W_dec + (b_dec if dec_bias else 0)
+    error = (x - x_hat) ** 2
+    reconstruction = error.mean() if mse_mean else error.sum(-1).mean()
+    penalty = (acts.abs() * (W_dec.norm(dim=-1) if weight else 1)).sum(-1).mean()
+    return x_hat, reconstruction + l1 * penalty
+
+
+FORWARD_MISTAKES = [
+    Mistake("did you forget the ReLU? a = ReLU((x − b_dec) W_enc + b_enc).",
+            lambda *args: _sae(*args, relu=False)),
+    Mistake("subtract the decoder bias from the input before encoding: (x − b_dec) W_enc + b_enc.",
+            lambda *args: _sae(*args, centre=False)),
+    Mistake("add b_dec back after decoding: x̂ = a W_dec + b_dec.",
+            lambda *args: _sae(*args, dec_bias=False)),
+    Mistake("weight each latent's L1 penalty by its decoder norm ‖W_dec,j‖ (else the SAE shrinks a and grows W_dec).",
+            lambda *args: _sae(*args, weight=False)),
+    Mistake("the reconstruction error is summed over d_in and averaged over the batch; you averaged over d_in too.",
+            lambda *args: _sae(*args, mse_mean=True)),
+]
+
+
+def check_sae_forward_and_loss(fn) -> bool:
+    """Exercise: ``fn(x, W_enc, b_enc, W_dec, b_dec, l1_coefficient)`` returns (x_hat, loss).
+
+    x: (batch, d_in); W_enc: (d_in, d_sae); b_enc: (d_sae,); W_dec: (d_sae, d_in); b_dec: (d_in,)
+    → x_hat: (batch, d_in), loss: a scalar tensor.
+    """
+    return check(fn, sae_toy.sae_forward_and_loss, _sae_inputs, name="sae_forward_and_loss", mistakes=FORWARD_MISTAKES)
+
+
+# --- Exercise 2: the TopK activation ----------------------------------------------------------
+
+
+def _topk_inputs(generator):
+    # shifted down so that some rows have negative values among their top k: the ReLU must matter
+    return torch.randn(BATCH, D_SAE, generator=generator) - 1.5, K
+
+
+def _topk_without_relu(hidden_pre, k):
+    values, indices = hidden_pre.topk(k, dim=-1)
+    return torch.zeros_like(hidden_pre).scatter(-1, indices, values)
+
+
+TOPK_MISTAKES = [
+    Mistake("apply a ReLU to the k kept values: a negative pre-activation in the top k must give 0.",
+            _topk_without_relu),
+    Mistake("keep the k largest values of each row (dim=-1), not of each column.",
+            lambda h, k: sae_toy.topk_activation(h.T, min(k, h.shape[0])).T),
+    Mistake("keep the k largest values, not the k largest in absolute value.",
+            lambda h, k: torch.zeros_like(h).scatter(-1, h.abs().topk(k, dim=-1).indices,
+                                                     h.gather(-1, h.abs().topk(k, dim=-1).indices).relu())),
+    Mistake("zero everything outside the top k; a ReLU alone keeps every positive pre-activation.",
+            lambda h, k: torch.relu(h)),
+]
+
+
+def check_topk_activation(fn) -> bool:
+    """Exercise: ``fn(hidden_pre, k)`` keeps each row's k largest pre-activations (ReLU'd), zeros the rest.
+
+    hidden_pre: (batch, d_sae) → (batch, d_sae).
+    """
+    return check(fn, sae_toy.topk_activation, _topk_inputs, name="topk_activation", mistakes=TOPK_MISTAKES)
+
+
+# --- Exercise 3: mean max cosine similarity ---------------------------------------------------
+
+
+def _mmcs_inputs(generator):
+    true_directions = torch.randn(7, D_IN, generator=generator)
+    true_directions = true_directions / true_directions.norm(dim=-1, keepdim=True)
+    decoder = torch.randn(D_SAE, D_IN, generator=generator) * (0.2 + 2 * torch.rand(D_SAE, 1, generator=generator))
+    return true_directions, decoder
+
+
+def _dots(true_directions, decoder):
+    return true_directions @ decoder.T
+
+
+def _unit(vectors):
+    return vectors / vectors.norm(dim=-1, keepdim=True)
+
+
+MMCS_MISTAKES = [
+    Mistake("normalise the decoder rows: a cosine is a dot product of unit vectors.",
+            lambda t, d: _dots(t, d).max(-1).values.mean()),
+    Mistake("take the max over decoder rows for each true feature (dim=-1 of a (n_features, d_sae) matrix), "
+            "not over true features for each latent.",
+            lambda t, d: _dots(_unit(t), _unit(d)).max(0).values.mean()),
+    Mistake("take the max cosine, not the max absolute cosine: a latent pointing the opposite way does not recover the feature.",
+            lambda t, d: _dots(_unit(t), _unit(d)).abs().max(-1).values.mean()),
+]
+
+
+def check_mmcs(fn) -> bool:
+    """Exercise: ``fn(true_directions, decoder)`` returns the mean over true features of their max cosine.
+
+    true_directions: (n_features, d); decoder: (d_sae, d) → a scalar tensor.
+    """
+    return check(fn, sae_toy.mean_max_cosine_similarity, _mmcs_inputs, name="mmcs", mistakes=MMCS_MISTAKES)
