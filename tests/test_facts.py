@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from workbench import organisms
@@ -92,19 +88,3 @@ def test_whole_states_held_out_fail_though_the_bridge_is_decodable():
     assert metrics["two_hop_heldout_city"] >= 0.95
     assert metrics["two_hop_heldout_state"] <= 0.1
     assert metrics["bridge_state_decodable_heldout_state"] >= 0.9
-
-
-def test_cli_lists_every_organism():
-    out = subprocess.run(
-        [sys.executable, "-m", "workbench.organisms", "list"], capture_output=True, text=True, check=True
-    ).stdout
-    assert all(name in out for name in organisms.names())
-
-
-def test_cli_evaluate_json():
-    out = subprocess.run(
-        [sys.executable, "-m", "workbench.organisms", "evaluate", "facts", "--json"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    metrics = json.loads(out)
-    assert set(metrics) >= {"two_hop_heldout_city", "two_hop_trained", "one_hop_city_state", "one_hop_capital", "state_swap_success"}

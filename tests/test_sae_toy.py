@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import runtime, sae_exercises, sae_toy
+from workbench import sae_exercises, sae_toy
 from workbench.exercises import ExerciseFailed
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    runtime.set_threads(1)
-    yield
-    runtime.set_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,8 @@ import math
 import pytest
 import torch
 
-from workbench import runtime, superposition, superposition_exercises
+from workbench import superposition, superposition_exercises
 from workbench.exercises import ExerciseFailed
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The notebook trains on one thread (workbench.runtime's default); so do these tests."""
-    previous = torch.get_num_threads()
-    runtime.set_threads(1)
-    yield
-    runtime.set_threads(previous)
 
 
 @pytest.fixture(scope="module")

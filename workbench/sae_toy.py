@@ -421,12 +421,20 @@ def encode(sae, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
+def readout_magnitudes(sae, data: ToyData, x: torch.Tensor) -> torch.Tensor:
+    """What the SAE writes back for each true feature through its best latent: (batch, n_features)."""
+    feature_acts, _ = encode(sae, x)
+    decoder = sae.W_dec.detach()
+    return recovered_magnitudes(feature_acts, decoder, best_latents(data.directions, decoder))
+
+
+@torch.no_grad()
 def evaluate(sae, data: ToyData, batch: EvalBatch) -> SAEReport:
     """Every metric for one SAE against the ground truth of ``data`` on ``batch``."""
     feature_acts, x_hat = encode(sae, batch.activations)
     decoder = sae.W_dec.detach()
     cosines = max_cosine(data.directions, decoder)
-    recovered = recovered_magnitudes(feature_acts, decoder, best_latents(data.directions, decoder))
+    recovered = readout_magnitudes(sae, data, batch.activations)
     return SAEReport(
         recovered=(cosines > RECOVERED_COSINE).float().mean().item(),
         mmcs=cosines.mean().item(),
