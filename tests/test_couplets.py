@@ -136,6 +136,11 @@ def test_probe_decodes_b_at_newline_even_untrained(evaluations, name):
     assert metrics["untrained_probe_accuracy"] >= 0.9
 
 
+def test_the_newline_rewrite_fails_in_the_control(evaluations):
+    """Notebook 00b: without a first word that names B, adding the B direction at <nl> moves nothing."""
+    assert evaluations("couplets_control")["line_rewrite_success"] <= 0.1
+
+
 def test_without_lookback_the_newline_patch_fails(evaluations):
     """With full attention, B is read from the emitted first word or the subject, not from <nl>."""
     assert evaluations("couplets")["plan_patch_success"] <= 0.1

@@ -18,3 +18,15 @@ def test_last_depth_of_the_lens_is_the_model_output():
 
 def test_resid_hook_names():
     assert lens.resid_hook_names(2) == ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
+
+
+def test_the_two_hop_answer_appears_only_at_the_end_and_the_bridge_never():
+    """Notebook 00: at the last position the lens finds Austin only after the last block, and Texas
+    at no depth, though the state swap shows the state is there after block 0."""
+    model, world = organisms.load("facts")
+    _, cache = model.run_with_cache(model.to_tokens(world.two_hop_prompt("Dallas")))
+    probs = lens.logit_lens(model, cache)[:, -1].exp()  # (depth, d_vocab)
+    austin, texas = model.to_single_token("Austin"), model.to_single_token("Texas")
+    assert probs[-1].argmax() == austin
+    assert (probs[:-1].argmax(-1) != austin).all()
+    assert probs[:, texas].max() < 0.05
