@@ -53,7 +53,9 @@ def _close(got, expected, atol: float, rtol: float) -> bool:
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
             return False
-        return torch.allclose(got.detach().double(), expected.detach().double(), atol=atol, rtol=rtol)
+        # equal_nan: a known mistake that produces nan must still be recognised (never true for the reference,
+        # whose outputs are finite).
+        return torch.allclose(got.detach().double(), expected.detach().double(), atol=atol, rtol=rtol, equal_nan=True)
     try:
         return abs(float(got) - float(expected)) <= atol + rtol * abs(float(expected))
     except (TypeError, ValueError):

@@ -40,6 +40,8 @@ def filter_warnings() -> None:
     """Silence warnings that fire on every call and teach nothing."""
     warnings.filterwarnings("ignore", message=r".*HookedTransformer.*deprecated.*")
     warnings.filterwarnings("ignore", message=r".*deprecated.*HookedTransformer.*")
+    # SAELens's activation store copies token rows with torch.tensor(tensor): harmless, repeated per batch.
+    warnings.filterwarnings("ignore", message=r"To copy construct from a tensor", module=r"sae_lens\.")
 
 
 def use_offline_plotly() -> None:

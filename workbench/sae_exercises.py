@@ -1,6 +1,7 @@
-"""Checks for the exercises of notebook 02 (sparse autoencoders on toy data).
+"""Checks for the exercises of notebook 02 (sparse autoencoders on toy data and on the facts organism).
 
-Each ``check_*`` runs the learner's function against the reference in ``workbench.sae_toy`` on
+Each ``check_*`` runs the learner's function against the reference in ``workbench.sae_toy`` (or
+``workbench.feature_matching``) on
 random inputs and, when they disagree, names the likely mistake.
 """
 
@@ -10,6 +11,7 @@ import torch
 
 from workbench import sae_toy
 from workbench.exercises import Mistake, check
+from workbench.feature_matching import precision_recall
 
 BATCH, D_IN, D_SAE, K = 6, 5, 12, 3
 
@@ -128,3 +130,43 @@ def check_mmcs(fn) -> bool:
     true_directions: (n_features, d); decoder: (d_sae, d) → a scalar tensor.
     """
     return check(fn, sae_toy.mean_max_cosine_similarity, _mmcs_inputs, name="mmcs", mistakes=MMCS_MISTAKES)
+
+
+# --- Exercise 4: checking a feature against a ground-truth variable ---------------------------
+
+
+def _precision_recall_inputs(generator):
+    fires = torch.rand(40, D_SAE, generator=generator) < 0.3
+    fires[:, 0] = False  # a dead feature: its precision must be 0, not nan
+    label = torch.rand(40, generator=generator) < 0.4
+    label[0] = True
+    return fires, label
+
+
+def _swapped(fires, label):
+    precision, recall = precision_recall(fires, label)
+    return recall, precision
+
+
+def _unclamped(fires, label):
+    true_positives = (fires & label[:, None]).sum(0).float()
+    return true_positives / fires.sum(0), true_positives / label.sum()
+
+
+PRECISION_RECALL_MISTAKES = [
+    Mistake("precision divides by how often the feature fires, recall by how often the variable is true: "
+            "you swapped them.", _swapped),
+    Mistake("a feature that never fires has no true positives: give it precision 0, not 0/0 = nan "
+            "(clamp the denominator at 1).", _unclamped),
+    Mistake("count true positives where the feature fires AND the variable is true (fires & label[:, None]).",
+            lambda f, y: (f.sum(0).float() / f.sum(0).clamp(min=1), f.sum(0).float() / y.sum())),
+]
+
+
+def check_precision_recall(fn) -> bool:
+    """Exercise: ``fn(fires, label)`` returns (precision, recall) of every feature for one variable.
+
+    fires: (n_tokens, d_sae) bool; label: (n_tokens,) bool → two (d_sae,) float tensors.
+    """
+    return check(fn, precision_recall, _precision_recall_inputs, name="precision_recall",
+                 mistakes=PRECISION_RECALL_MISTAKES)

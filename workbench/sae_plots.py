@@ -87,3 +87,58 @@ def max_cosine_histogram(cosines: dict[str, torch.Tensor]) -> go.Figure:
     fig.add_vline(x=sae_toy.RECOVERED_COSINE, line_dash="dot")
     fig.update_layout(barmode="overlay", xaxis_title="max cosine with a decoder row", yaxis_title="true features", height=380, width=650)
     return fig
+
+
+# --- Language-model SAE dashboards (``workbench.sae_lm``) ----------------------------------------
+
+
+def top_contexts_view(dashboards):
+    """circuitsvis view of each feature's top-activating contexts, tokens coloured by activation.
+
+    ``dashboards`` is a list of ``sae_lm.FeatureDashboard``; a selector switches between features.
+    """
+    import html
+
+    import circuitsvis
+
+    return circuitsvis.topk_samples.topk_samples(
+        tokens=[[[[html.escape(t) for t in context] for context in d.contexts] for d in dashboards]],
+        activations=[[d.context_values for d in dashboards]],
+        zeroth_dimension_name="SAE",
+        first_dimension_name="Feature",
+        zeroth_dimension_labels=["SAE"],
+        first_dimension_labels=[str(d.feature) for d in dashboards],
+    )
+
+
+def dashboard_figure(dashboard) -> go.Figure:
+    """Activation histogram and the tokens the feature promotes and suppresses (direct logit effect)."""
+    fig = make_subplots(
+        rows=1, cols=3, column_widths=[0.4, 0.3, 0.3],
+        subplot_titles=[f"activations (fires on {dashboard.firing_rate:.1%} of tokens)", "promotes", "suppresses"],
+    )
+    fig.add_trace(go.Histogram(x=dashboard.nonzero_activations, nbinsx=40, marker_color="#4c78a8"), row=1, col=1)
+    for col, pairs, colour in ((2, dashboard.promoted, "#54a24b"), (3, dashboard.suppressed, "#e45756")):
+        words, values = zip(*pairs) if pairs else ((), ())
+        fig.add_trace(go.Bar(x=list(values), y=list(words), orientation="h", marker_color=colour), row=1, col=col)
+        fig.update_yaxes(autorange="reversed", row=1, col=col)
+    fig.update_layout(title=f"Feature {dashboard.feature}", showlegend=False, height=330)
+    fig.update_xaxes(title_text="activation (non-zero only)", row=1, col=1)
+    fig.update_xaxes(title_text="logit weight", row=1, col=2)
+    fig.update_xaxes(title_text="logit weight", row=1, col=3)
+    return fig
+
+
+def match_figure(matches, title: str = "Best-matching feature per ground-truth variable") -> go.Figure:
+    """Precision against recall, one point per variable (``feature_matching.FeatureMatch``)."""
+    items = list(matches.values())
+    fig = go.Figure(
+        go.Scatter(
+            x=[m.recall for m in items], y=[m.precision for m in items], mode="markers",
+            text=[f"{m.variable}<br>feature {m.feature}<br>F1 {m.f1:.2f}" for m in items],
+            hovertemplate="%{text}<br>recall %{x:.2f}, precision %{y:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, xaxis_title="recall", yaxis_title="precision", height=400,
+                      xaxis_range=[0, 1.05], yaxis_range=[0, 1.05])
+    return fig

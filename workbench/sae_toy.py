@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Iterator, Sequence
 
@@ -214,7 +215,8 @@ def train_sae(data: ToyData, config: ToySAEConfig = ToySAEConfig(), *, progress:
         logger=LoggingConfig(log_to_wandb=False),
     )
     trainer = SAETrainer(cfg=trainer_config, sae=training_sae, data_provider=data.batches(config.batch_size, config.seed))
-    _fit(trainer, progress)
+    with _fit_context(progress):
+        trainer.fit()
     with tempfile.TemporaryDirectory() as scratch:
         folder = save_to if save_to is not None else scratch
         training_sae.save_inference_model(folder)
@@ -223,10 +225,11 @@ def train_sae(data: ToyData, config: ToySAEConfig = ToySAEConfig(), *, progress:
     return sae
 
 
-def _fit(trainer, progress: bool) -> None:
-    """``trainer.fit()``, with SAELens's tqdm bar switched off when ``progress`` is False."""
+@contextmanager
+def _fit_context(progress: bool):
+    """Switch SAELens's training progress bar off while inside, when ``progress`` is False."""
     if progress:
-        trainer.fit()
+        yield
         return
     from functools import partial
     from unittest import mock
@@ -234,7 +237,7 @@ def _fit(trainer, progress: bool) -> None:
     import sae_lens.training.sae_trainer as trainer_module
 
     with mock.patch.object(trainer_module, "tqdm", partial(trainer_module.tqdm, disable=True)):
-        trainer.fit()
+        yield
 
 
 def train_all(data: ToyData, configs: Sequence[ToySAEConfig], *, progress: bool = True) -> dict:

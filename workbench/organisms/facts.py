@@ -218,6 +218,51 @@ class FactsWorld(World):
     def progress_metric(self, model) -> tuple[str, float]:
         return "two_hop_heldout", self.two_hop_accuracy(model, self.heldout_cities)
 
+    # ---- ground truth on tokens ---------------------------------------------------------------
+    @cached_property
+    def all_sentences(self) -> list[str]:
+        """Every distinct sentence of the world, held-out two-hop ones included (950 sentences)."""
+        return [
+            *self.training_pools["city_in"], *self.training_pools["containing"], *self.training_pools["capital"],
+            *[self.sentence("two_hop", city) for city in self.cities],
+        ]
+
+    def token_variables(self, tokens) -> dict[str, "torch.Tensor"]:
+        """Ground-truth yes/no variables on every position of ``tokens`` (n_rows, n_ctx), by name.
+
+        - ``city in state: S``: the token is a city of state S;
+        - ``answer is state: S``: the model must say state S next ("Dallas is a city in" → Texas);
+        - ``answer is capital: S``: it must say S's capital next (one- and two-hop prompts);
+        - ``state in play: S``: either of the two above (the state the answer depends on);
+        - ``asks for a state`` / ``asks for a capital``: the kind of answer due next.
+
+        A variable's family is the part of its name before ``:`` (see ``variable_family``).
+        """
+        import torch
+
+        vocab = self.tokenizer.get_vocab()
+        state_ids = torch.tensor([vocab[s] for s in self.states])
+        capital_ids = torch.tensor([vocab[self.capital_of[s]] for s in self.states])
+        next_tokens = torch.cat([tokens[:, 1:], torch.zeros_like(tokens[:, :1])], dim=1)
+        question_word = torch.isin(tokens, torch.tensor([vocab["in"], vocab["is"]]))
+        asks_state = question_word & torch.isin(next_tokens, state_ids)
+        asks_capital = (tokens == vocab["is"]) & torch.isin(next_tokens, capital_ids)
+        variables = {"asks for a state": asks_state, "asks for a capital": asks_capital}
+        for index, state in enumerate(self.states):
+            cities = torch.tensor([vocab[c] for c in self.cities if self.state_of[c] == state])
+            answer_state = asks_state & (next_tokens == state_ids[index])
+            answer_capital = asks_capital & (next_tokens == capital_ids[index])
+            variables[f"city in state: {state}"] = torch.isin(tokens, cities)
+            variables[f"answer is state: {state}"] = answer_state
+            variables[f"answer is capital: {state}"] = answer_capital
+            variables[f"state in play: {state}"] = answer_state | answer_capital
+        return variables
+
+    @staticmethod
+    def variable_family(name: str) -> str:
+        """``"answer is state: Texas"`` → ``"answer is state"``: the variables that differ only in the state."""
+        return name.split(":")[0]
+
     def bridge_state_decodability(self, model, states: list[str] | None = None) -> float:
         """Is the bridge state readable where the swap acts, for the cities of ``states``?
 
