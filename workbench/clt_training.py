@@ -1,0 +1,120 @@
+"""Training a cross-layer (or per-layer) transcoder on an organism's MLP inputs and outputs.
+
+Activations come from the organism's own training distribution: ``<bos> sentence`` rows, padding
+dropped. The loss is the paper's (``workbench.clt``): reconstruction error of every MLP output, each
+layer's divided by that layer's mean squared output norm so that layers count alike, plus the tanh
+sparsity penalty (its coefficient ramps up linearly over training, as in the paper) and the
+pre-activation loss against dead features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from workbench.clt import INPUT_HOOK, OUTPUT_HOOK, CLTConfig, CrossLayerTranscoder
+
+
+@dataclass(frozen=True)
+class CLTTrainConfig:
+    """How to train a transcoder: data, optimiser and the loss coefficients."""
+
+    n_sentences: int = 8000
+    steps: int = 2000
+    batch_size: int = 1024  # tokens
+    lr: float = 2e-3
+    sparsity_coefficient: float = 2e-3  # λ_S, reached at the end of training
+    tanh_scale: float = 4.0  # c
+    preact_coefficient: float = 3e-6  # λ_P
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("n_sentences", "steps", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"CLTTrainConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("lr", "tanh_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"CLTTrainConfig.{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("sparsity_coefficient", "preact_coefficient"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"CLTTrainConfig.{name} must be ≥ 0, got {getattr(self, name)!r}")
+
+
+def hook_names(n_layers: int) -> tuple[list[str], list[str]]:
+    """The transcoder's input and output hooks at every layer."""
+    return [f"blocks.{l}.{INPUT_HOOK}" for l in range(n_layers)], [f"blocks.{l}.{OUTPUT_HOOK}" for l in range(n_layers)]
+
+
+@torch.no_grad()
+def mlp_activations(model, tokens: torch.Tensor, keep: torch.Tensor, batch_rows: int = 512):
+    """MLP inputs and outputs at the ``keep`` positions of ``tokens``: two (n_kept, n_layers, d_model) tensors."""
+    inputs, outputs = hook_names(model.cfg.n_layers)
+    xs, ys = [], []
+    for start in range(0, tokens.shape[0], batch_rows):
+        rows = slice(start, start + batch_rows)
+        _, cache = model.run_with_cache(tokens[rows], names_filter=lambda name: name in inputs or name in outputs)
+        xs.append(torch.stack([cache[n] for n in inputs], dim=2)[keep[rows]])
+        ys.append(torch.stack([cache[n] for n in outputs], dim=2)[keep[rows]])
+    return torch.cat(xs), torch.cat(ys)
+
+
+def organism_activations(model, world, n_sentences: int, seed: int = 0):
+    """MLP inputs and outputs of ``model`` on ``n_sentences`` sampled training sentences (padding dropped)."""
+    from workbench.organisms.training import tokenize_batch
+
+    generator = torch.Generator().manual_seed(seed)
+    tokens, _ = tokenize_batch(world.tokenizer, world.sample_sentences(n_sentences, generator), model.cfg.n_ctx)
+    return mlp_activations(model, tokens, tokens != world.tokenizer.pad_token_id)
+
+
+def clt_loss(clt: CrossLayerTranscoder, x, y, output_scale, sparsity_coefficient: float, config: CLTTrainConfig):
+    """(total loss, parts) for one batch; ``output_scale``: (n_layers,) mean squared norm of each layer's y."""
+    pre = clt.pre_activations(x)
+    features = clt.encode(x)
+    y_hat = clt.decode(features)
+    reconstruction = ((y_hat - y).pow(2).sum(-1).mean(0) / output_scale).sum()
+    sparsity = torch.tanh(config.tanh_scale * features * clt.decoder_norms()).sum((1, 2)).mean()
+    preact = torch.relu(clt.threshold - pre).sum((1, 2)).mean()
+    total = reconstruction + sparsity_coefficient * sparsity + config.preact_coefficient * preact
+    l0 = (features > 0).float().sum(-1).mean(0)
+    return total, {"reconstruction": reconstruction.item(), "sparsity": sparsity.item(), "l0": l0.tolist()}
+
+
+def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTrainConfig(), *,
+              progress: bool = True, history: list | None = None) -> CrossLayerTranscoder:
+    """Train a transcoder on ``activations`` = (inputs, outputs), each (n_tokens, n_layers, d_model).
+
+    Deterministic: initial weights and batches draw from generators seeded with ``config.seed``.
+    ``history``, if given, receives the loss parts every 100 steps.
+    """
+    from tqdm.auto import tqdm
+
+    x_all, y_all = activations
+    if x_all.shape != y_all.shape or x_all.shape[1:] != (clt_config.n_layers, clt_config.d_model):
+        raise ValueError(f"activations of shape {tuple(x_all.shape)} and {tuple(y_all.shape)} do not fit {clt_config}")
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        clt = CrossLayerTranscoder(clt_config)
+    with torch.no_grad():
+        clt.b_dec.copy_(y_all.mean(0))
+    output_scale = (y_all - y_all.mean(0)).pow(2).sum(-1).mean(0)
+    optimizer = torch.optim.Adam(clt.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, 2 * (1 - step / config.steps)))
+    generator = torch.Generator().manual_seed(config.seed)
+    bar = tqdm(range(config.steps), desc="training transcoder", disable=not progress)
+    for step in bar:
+        batch = torch.randint(x_all.shape[0], (config.batch_size,), generator=generator)
+        ramp = config.sparsity_coefficient * (step + 1) / config.steps
+        loss, parts = clt_loss(clt, x_all[batch], y_all[batch], output_scale, ramp, config)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if step % 100 == 0 or step == config.steps - 1:
+            bar.set_postfix(nmse=f"{parts['reconstruction'] / clt_config.n_layers:.3f}", l0=f"{sum(parts['l0']):.1f}")
+            if history is not None:
+                history.append({"step": step + 1, **parts})
+    clt.eval()
+    return clt
