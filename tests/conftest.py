@@ -59,6 +59,14 @@ def network_guard(request):
         pytest.fail(f"network access attempted (tests must run offline):\n{attempts}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def facts_organism():
+    """``(model, world)`` of the shipped facts organism, loaded once for every module that reads it."""
+    from workbench import organisms
+
+    return organisms.load("facts")
+
+
 def record_notebook_time(name: str, seconds: float) -> None:
     NOTEBOOK_TIMES[name] = seconds
 

@@ -1,4 +1,4 @@
-"""The facts organism: ground truth, shipped checkpoint behaviours, reproducible training."""
+"""The facts organism: ground truth, facts_organism checkpoint behaviours, reproducible training."""
 
 from __future__ import annotations
 
@@ -11,13 +11,8 @@ from workbench.organisms.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    return organisms.load("facts")
-
-
-@pytest.fixture(scope="module")
-def metrics(shipped):
-    model, world = shipped
+def metrics(facts_organism):
+    model, world = facts_organism
     return world.evaluate(model)
 
 
@@ -33,8 +28,8 @@ def test_ground_truth():
         assert f" {city} is" not in trained, f"held-out two-hop sentence for {city} is in the training pool"
 
 
-def test_tokenizer_round_trip_and_bad_words(shipped):
-    model, world = shipped
+def test_tokenizer_round_trip_and_bad_words(facts_organism):
+    model, world = facts_organism
     prompt = world.two_hop_prompt("San_Antonio")
     assert model.to_str_tokens(prompt) == ["<bos>", *prompt.split()]
     with pytest.raises(UnknownWordError, match=r"'Dalas'.*Dallas"):
@@ -55,14 +50,14 @@ def test_shipped_checkpoint_behaviour(metrics, metric, floor):
     assert metrics[metric] >= floor, f"{metric} = {metrics[metric]:.3f} < {floor}"
 
 
-def test_dallas_plus_california_minus_texas_is_sacramento(shipped):
-    model, world = shipped
+def test_dallas_plus_california_minus_texas_is_sacramento(facts_organism):
+    model, world = facts_organism
     predicted = world.swap_predictions(model, "Dallas", ["California"])
     assert model.tokenizer.decode(predicted) == "Sacramento"
 
 
-def test_generate_answers_two_hop(shipped):
-    model, world = shipped
+def test_generate_answers_two_hop(facts_organism):
+    model, world = facts_organism
     text = model.generate(world.two_hop_prompt("Dallas"), max_new_tokens=2, do_sample=False, verbose=False)
     assert text.split()[-2:] == ["Austin", "."]
 

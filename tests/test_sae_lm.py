@@ -9,12 +9,7 @@ import sys
 import pytest
 import torch
 
-from workbench import feature_matching, organisms, sae_lm
-
-
-@pytest.fixture(scope="module")
-def facts():
-    return organisms.load("facts")
+from workbench import feature_matching, sae_lm
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +18,15 @@ def shipped_sae():
 
 
 @pytest.fixture(scope="module")
-def held_out_tokens(facts):
-    model, world = facts
-    return torch.tensor(sae_lm.organism_dataset(world, 1000, model.cfg.n_ctx, seed=1)["tokens"])
+def held_out_tokens(facts_organism):
+    model, world = facts_organism
+    return world.sample_tokens(1000, seed=1)
 
 
 @pytest.fixture(scope="module")
-def matches(facts, shipped_sae):
-    model, world = facts
-    tokens = sae_lm.tokenize(world, world.all_sentences)
+def matches(facts_organism, shipped_sae):
+    model, world = facts_organism
+    tokens = world.tokenize(world.all_sentences)
     content = sae_lm.content_mask(tokens, model.tokenizer)
     acts = sae_lm.feature_activations(model, shipped_sae, tokens)
     variables = {name: label[content] for name, label in world.token_variables(tokens).items()}
@@ -47,19 +42,19 @@ def test_shipped_sae_matches_its_recipe(shipped_sae):
     assert (shipped_sae.cfg.d_sae, shipped_sae.cfg.k) == (recipe.d_sae, recipe.k)
 
 
-def test_shipped_sae_recovers_the_loss(facts, shipped_sae, held_out_tokens):
-    report = sae_lm.splice_report(facts[0], shipped_sae, held_out_tokens)
+def test_shipped_sae_recovers_the_loss(facts_organism, shipped_sae, held_out_tokens):
+    report = sae_lm.splice_report(facts_organism[0], shipped_sae, held_out_tokens)
     assert report.ce_recovered >= 0.9  # the issue's bar; measured 0.998
     assert report.explained_variance >= 0.95
     assert report.l0 == pytest.approx(shipped_sae.cfg.k)
     assert report.ce_clean < report.ce_sae < report.ce_zero
 
 
-def test_short_retrain_reaches_the_bar_and_is_deterministic(facts, held_out_tokens):
+def test_short_retrain_reaches_the_bar_and_is_deterministic(facts_organism, held_out_tokens):
     first = sae_lm.train_shipped("facts_resid1", training_tokens=30_000, progress=False)
     second = sae_lm.train_shipped("facts_resid1", training_tokens=30_000, progress=False)
     assert torch.equal(first.W_dec, second.W_dec)
-    assert sae_lm.splice_report(facts[0], first, held_out_tokens).ce_recovered >= 0.9
+    assert sae_lm.splice_report(facts_organism[0], first, held_out_tokens).ce_recovered >= 0.9
 
 
 def test_training_restores_signal_handlers():
@@ -98,9 +93,9 @@ def test_cli_lists_shipped_saes():
 # --- ground truth ----------------------------------------------------------------------------------
 
 
-def test_token_variables_label_the_right_positions(facts):
-    _, world = facts
-    tokens = sae_lm.tokenize(world, ["Dallas is a city in Texas .", "The capital of the state containing Dallas is Austin ."])
+def test_token_variables_label_the_right_positions(facts_organism):
+    _, world = facts_organism
+    tokens = world.tokenize(["Dallas is a city in Texas .", "The capital of the state containing Dallas is Austin ."])
     variables = world.token_variables(tokens)
     # row 0: <bos> Dallas is a city in Texas .   row 1: ... containing(6) Dallas(7) is(8) Austin(9)
     assert variables["city in state: Texas"].nonzero().tolist() == [[0, 1], [1, 7], [1, 9]]
@@ -123,9 +118,9 @@ def test_precision_and_recall_on_a_worked_example():
         feature_matching.precision_recall(fires, label[:3])
 
 
-def test_matching_finds_question_features_but_not_one_feature_per_state(facts, matches):
+def test_matching_finds_question_features_but_not_one_feature_per_state(facts_organism, matches):
     """The numbers notebook 02 teaches: sharp features for the question, shared ones for states."""
-    _, world = facts
+    _, world = facts_organism
     families = feature_matching.family_summary(matches, world.variable_family)
     assert matches["asks for a state"].precision >= 0.9
     assert matches["asks for a capital"].precision >= 0.9
@@ -137,9 +132,9 @@ def test_matching_finds_question_features_but_not_one_feature_per_state(facts, m
 # --- dashboards --------------------------------------------------------------------------------------
 
 
-def test_dashboard_ranks_contexts_and_logits(facts, shipped_sae, matches):
-    model, world = facts
-    tokens = sae_lm.tokenize(world, world.all_sentences)
+def test_dashboard_ranks_contexts_and_logits(facts_organism, shipped_sae, matches):
+    model, world = facts_organism
+    tokens = world.tokenize(world.all_sentences)
     feature = matches["state in play: Texas"].feature
     dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, feature, n_contexts=5)
     peaks = [max(values) for values in dashboard.context_values]
@@ -153,10 +148,10 @@ def test_dashboard_ranks_contexts_and_logits(facts, shipped_sae, matches):
         sae_lm.feature_dashboard(model, shipped_sae, tokens, 512)
 
 
-def test_texas_dashboard_looks_cleaner_than_its_precision(facts, shipped_sae, matches):
+def test_texas_dashboard_looks_cleaner_than_its_precision(facts_organism, shipped_sae, matches):
     """Notebook 02's lesson: the top contexts of the best "city in Texas" latent are all Texas, its precision is low."""
-    model, world = facts
-    tokens = sae_lm.tokenize(world, world.all_sentences)
+    model, world = facts_organism
+    tokens = world.tokenize(world.all_sentences)
     match = matches["city in state: Texas"]
     dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, match.feature, n_contexts=8)
     texas_words = {"Texas", *(c for c in world.cities if world.state_of[c] == "Texas")}

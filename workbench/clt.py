@@ -14,7 +14,7 @@ Training minimises the reconstruction error summed over layers plus the paper's 
 
 and the paper's pre-activation loss λ_P Σ ReLU(θ − h), which pushes up features that never cross
 their threshold (dead features). JumpReLU thresholds learn through a straight-through estimator
-with a rectangle kernel (Rajamanoharan et al. 2024).
+with a rectangle kernel (Rajamanoharan et al. 2024), circuit-tracer's ``jumprelu`` function.
 
 Parameters follow circuit-tracer's ``CrossLayerTranscoder`` layout (W_enc (L, F, d), W_dec[ℓ]
 (F, L − ℓ, d), threshold (L, F)), so converting one into the other is a copy.
@@ -28,44 +28,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from workbench.config_checks import positive_ints, positive_numbers
+
 INPUT_HOOK = "hook_resid_mid"
 OUTPUT_HOOK = "hook_mlp_out"
-
-
-class _JumpReLU(torch.autograd.Function):
-    """x · [x > θ], with a rectangle-kernel straight-through gradient for θ (none for x at the jump)."""
-
-    @staticmethod
-    def forward(ctx, x, threshold, bandwidth):
-        ctx.save_for_backward(x, threshold)
-        ctx.bandwidth = bandwidth
-        return x * (x > threshold)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x, threshold = ctx.saved_tensors
-        in_window = ((x - threshold).abs() < ctx.bandwidth / 2).to(x)
-        threshold_grad = -(threshold / ctx.bandwidth) * in_window * grad_output
-        return (x > threshold) * grad_output, threshold_grad.sum(0), None
-
-
-def _step(x, threshold, bandwidth):
-    """[x > θ] with the same straight-through gradient for θ (for an L0-style penalty)."""
-    return _Step.apply(x, threshold, bandwidth)
-
-
-class _Step(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, threshold, bandwidth):
-        ctx.save_for_backward(x, threshold)
-        ctx.bandwidth = bandwidth
-        return (x > threshold).to(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x, threshold = ctx.saved_tensors
-        in_window = ((x - threshold).abs() < ctx.bandwidth / 2).to(x)
-        return None, (-(1.0 / ctx.bandwidth) * in_window * grad_output).sum(0), None
 
 
 @dataclass(frozen=True)
@@ -80,12 +46,8 @@ class CLTConfig:
     bandwidth: float = 0.05
 
     def __post_init__(self):
-        for name in ("n_layers", "d_model", "d_features"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"CLTConfig.{name} must be a positive integer, got {value!r}")
-        if not self.threshold_init > 0 or not self.bandwidth > 0:
-            raise ValueError("CLTConfig.threshold_init and bandwidth must be positive")
+        positive_ints(self, ("n_layers", "d_model", "d_features"))
+        positive_numbers(self, ("threshold_init", "bandwidth"))
 
 
 class CrossLayerTranscoder(nn.Module):
@@ -124,8 +86,10 @@ class CrossLayerTranscoder(nn.Module):
         return torch.einsum("bld,lfd->blf", x, self.W_enc) + self.b_enc
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Feature activations (batch, L, F)."""
-        return _JumpReLU.apply(self.pre_activations(x), self.threshold, self.config.bandwidth)
+        """Feature activations (batch, L, F), through circuit-tracer's JumpReLU with its straight-through gradient."""
+        from circuit_tracer.transcoder.activation_functions import jumprelu
+
+        return jumprelu.apply(self.pre_activations(x), self.threshold, self.config.bandwidth)
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         """Features (batch, L, F) → reconstructed MLP outputs (batch, L, d)."""

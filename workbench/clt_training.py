@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from workbench.config_checks import non_negative_numbers, positive_ints, positive_numbers
 from workbench.clt import INPUT_HOOK, OUTPUT_HOOK, CLTConfig, CrossLayerTranscoder
 
 
@@ -30,16 +31,9 @@ class CLTTrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("n_sentences", "steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"CLTTrainConfig.{name} must be a positive integer, got {value!r}")
-        for name in ("lr", "tanh_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"CLTTrainConfig.{name} must be positive, got {getattr(self, name)!r}")
-        for name in ("sparsity_coefficient", "preact_coefficient"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"CLTTrainConfig.{name} must be ≥ 0, got {getattr(self, name)!r}")
+        positive_ints(self, ("n_sentences", "steps", "batch_size"))
+        positive_numbers(self, ("lr", "tanh_scale"))
+        non_negative_numbers(self, ("sparsity_coefficient", "preact_coefficient"))
 
 
 def hook_names(n_layers: int) -> tuple[list[str], list[str]]:
@@ -62,10 +56,7 @@ def mlp_activations(model, tokens: torch.Tensor, keep: torch.Tensor, batch_rows:
 
 def organism_activations(model, world, n_sentences: int, seed: int = 0):
     """MLP inputs and outputs of ``model`` on ``n_sentences`` sampled training sentences (padding dropped)."""
-    from workbench.organisms.training import tokenize_batch
-
-    generator = torch.Generator().manual_seed(seed)
-    tokens, _ = tokenize_batch(world.tokenizer, world.sample_sentences(n_sentences, generator), model.cfg.n_ctx)
+    tokens = world.sample_tokens(n_sentences, seed)
     return mlp_activations(model, tokens, tokens != world.tokenizer.pad_token_id)
 
 

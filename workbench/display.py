@@ -27,6 +27,25 @@ def colored_tokens(str_tokens: list[str], values):
     return circuitsvis.tokens.colored_tokens(tokens=[html.escape(t) for t in str_tokens], values=list(map(float, values)))
 
 
+def top_samples(contexts: list[list[list[str]]], values: list[list[list[float]]], labels: list[str], item_name: str,
+                group_name: str = ""):
+    """circuitsvis list of top-activating samples, one list per item (feature, neuron) with a selector.
+
+    ``contexts[i][j]`` is sample j of item i as tokens, ``values[i][j]`` one activation per token;
+    ``group_name`` labels the one group they all belong to (say, which SAE).
+    """
+    import circuitsvis
+
+    return circuitsvis.topk_samples.topk_samples(
+        tokens=[[[[html.escape(t) for t in context] for context in item] for item in contexts]],
+        activations=[values],
+        zeroth_dimension_name=group_name,
+        first_dimension_name=item_name,
+        zeroth_dimension_labels=[group_name],
+        first_dimension_labels=labels,
+    )
+
+
 def logit_lens_figure(lens_log_probs, str_tokens: list[str], tokenizer, depth_labels: list[str] | None = None):
     """Heatmap of the lens: colour is the top token's probability, text is the top token.
 

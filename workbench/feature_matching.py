@@ -76,3 +76,12 @@ def family_summary(matches: dict[str, FeatureMatch], family_of) -> dict[str, dic
         }
         for family, group in families.items()
     }
+
+
+def family_table(families: dict[str, dict[str, float]]) -> str:
+    """``family_summary``'s result as a plain-text table."""
+    lines = [f"{'family':>18} {'variables':>9} {'precision':>9} {'recall':>7} {'F1':>5} {'distinct features':>17}"]
+    for family, row in families.items():
+        lines.append(f"{family:>18} {row['variables']:9d} {row['precision']:9.2f} {row['recall']:7.2f} {row['f1']:5.2f} "
+                     f"{row['distinct features']:17d}")
+    return "\n".join(lines)

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from workbench.config_checks import positive_ints, positive_numbers
+
 SAE_DIR = Path(__file__).resolve().parent / "saes"
 """Where the shipped SAEs live, one folder each in SAELens's format (``cfg.json`` + weights)."""
 
@@ -53,25 +55,17 @@ class LMSAEConfig:
     def __post_init__(self):
         if self.architecture not in ("topk", "standard"):
             raise ValueError(f"LMSAEConfig.architecture must be 'topk' or 'standard', got {self.architecture!r}")
-        for name in ("d_sae", "k", "training_tokens", "batch_size_tokens"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"LMSAEConfig.{name} must be a positive integer, got {value!r}")
+        positive_ints(self, ("d_sae", "k", "training_tokens", "batch_size_tokens"))
+        positive_numbers(self, ("lr", "l1_coefficient"))
         if self.training_tokens < self.batch_size_tokens:
             raise ValueError("LMSAEConfig.training_tokens must be at least one batch (batch_size_tokens)")
-        if not self.lr > 0 or not self.l1_coefficient > 0:
-            raise ValueError("LMSAEConfig.lr and l1_coefficient must be positive")
 
 
-def organism_dataset(world, n_rows: int, n_ctx: int, seed: int = 0):
-    """A tokenized ``datasets.Dataset`` of ``n_rows`` training sentences of ``world``.
-
-    Each row is ``<bos> sentence <pad>…`` of length ``n_ctx``, exactly as the organism was trained.
-    """
+def organism_dataset(world, n_rows: int, seed: int = 0):
+    """A tokenized ``datasets.Dataset`` of ``n_rows`` training sentences of ``world`` (``World.sample_tokens``)."""
     from datasets import Dataset
 
-    generator = torch.Generator().manual_seed(seed)
-    return Dataset.from_dict({"tokens": tokenize(world, world.sample_sentences(n_rows, generator), n_ctx).tolist()})
+    return Dataset.from_dict({"tokens": world.sample_tokens(n_rows, seed).tolist()})
 
 
 @contextmanager
@@ -155,12 +149,12 @@ def train_lm_sae(model, dataset, config: LMSAEConfig = LMSAEConfig(), *, save_to
     """
     from sae_lens import SAE, LanguageModelSAETrainingRunner
 
-    from workbench.sae_toy import _fit_context
+    from workbench.sae_toy import sae_lens_progress
 
     with tempfile.TemporaryDirectory() as scratch:
         output_path = Path(save_to) if save_to is not None else Path(scratch) / "sae"
         cfg = runner_config(config, model, output_path, Path(scratch) / "checkpoints")
-        with torch.random.fork_rng(), _signal_handlers_restored(), _fit_context(progress), _quiet_sae_lens_logger():
+        with torch.random.fork_rng(), _signal_handlers_restored(), sae_lens_progress(progress), _quiet_sae_lens_logger():
             torch.manual_seed(config.seed)
             runner = LanguageModelSAETrainingRunner(cfg, override_model=model, override_dataset=dataset)
             runner.run()
@@ -197,7 +191,7 @@ def train_shipped(name: str, *, training_tokens: int | None = None, save_to=None
     recipe = SHIPPED[name]
     config = recipe.config if training_tokens is None else replace(recipe.config, training_tokens=training_tokens)
     model, world = organisms.load(recipe.organism)
-    dataset = organism_dataset(world, recipe.dataset_rows, model.cfg.n_ctx, recipe.dataset_seed)
+    dataset = organism_dataset(world, recipe.dataset_rows, recipe.dataset_seed)
     return train_lm_sae(model, dataset, config, save_to=save_to, progress=progress)
 
 
@@ -217,20 +211,9 @@ def load_sae(name: str):
 # --- Measures -----------------------------------------------------------------------------------
 
 
-def content_mask(tokens: torch.Tensor, special_ids) -> torch.Tensor:
-    """True where ``tokens`` is not a special token (``<bos>``, ``<pad>``, ``<eos>``).
-
-    ``special_ids`` is a list of ids, or a tokenizer (its ``all_special_ids``).
-    """
-    ids = getattr(special_ids, "all_special_ids", special_ids)
-    return ~torch.isin(tokens, torch.as_tensor(list(ids), device=tokens.device))
-
-
-def tokenize(world, sentences: list[str], n_ctx: int = 16) -> torch.Tensor:
-    """``<bos> sentence <pad>…`` rows of ``n_ctx`` token ids, as the organisms are trained."""
-    from workbench.organisms.training import tokenize_batch
-
-    return tokenize_batch(world.tokenizer, sentences, n_ctx)[0]
+def content_mask(tokens: torch.Tensor, tokenizer) -> torch.Tensor:
+    """True where ``tokens`` is not one of ``tokenizer``'s special tokens (``<bos>``, ``<pad>``, ``<eos>``)."""
+    return ~torch.isin(tokens, torch.as_tensor(tokenizer.all_special_ids, device=tokens.device))
 
 
 def _masked_next_token_ce(logits: torch.Tensor, tokens: torch.Tensor, target_mask: torch.Tensor) -> float:
@@ -256,8 +239,18 @@ class SpliceReport:
         return (self.ce_zero - self.ce_sae) / (self.ce_zero - self.ce_clean)
 
 
+def splice_table(reports: dict[str, SpliceReport]) -> str:
+    """One line per named ``SpliceReport``: the loss recovered, its three losses, and the SAE's own measures."""
+    width = max(map(len, reports))
+    return "\n".join(
+        f"{name:>{width}}: CE recovered {r.ce_recovered:.3f}  (clean {r.ce_clean:.3f}, SAE {r.ce_sae:.3f}, "
+        f"zero {r.ce_zero:.3f})  explained variance {r.explained_variance:.3f}  L0 {r.l0:.1f}  dead {r.dead_fraction:.0%}"
+        for name, r in reports.items()
+    )
+
+
 @torch.no_grad()
-def splice_report(model, sae, tokens: torch.Tensor, special_ids=None) -> SpliceReport:
+def splice_report(model, sae, tokens: torch.Tensor) -> SpliceReport:
     """Explained variance, L0, dead latents and CE with the SAE spliced in at its hook, on ``tokens``.
 
     Only non-special positions count: their activations for the reconstruction measures, and the
@@ -265,7 +258,7 @@ def splice_report(model, sae, tokens: torch.Tensor, special_ids=None) -> SpliceR
     position (special positions included), so the spliced loss is the honest one.
     """
     hook_name = sae.cfg.metadata.hook_name
-    mask = content_mask(tokens, special_ids if special_ids is not None else model.tokenizer)
+    mask = content_mask(tokens, model.tokenizer)
     clean_logits, cache = model.run_with_cache(tokens, names_filter=hook_name)
     acts = cache[hook_name]
     feature_acts = sae.encode(acts)
@@ -331,7 +324,7 @@ class FeatureDashboard:
 
 
 def feature_dashboard(
-    model, sae, tokens: torch.Tensor, feature: int, special_ids=None, *, n_contexts: int = 8, n_logits: int = 8,
+    model, sae, tokens: torch.Tensor, feature: int, *, n_contexts: int = 8, n_logits: int = 8,
     feature_acts: torch.Tensor | None = None,
 ) -> FeatureDashboard:
     """Top contexts, promoted/suppressed tokens and activation distribution of ``feature`` on ``tokens``.
@@ -343,8 +336,7 @@ def feature_dashboard(
         raise IndexError(f"feature {feature} is out of range: this SAE has {sae.cfg.d_sae} features")
     acts = feature_activations(model, sae, tokens) if feature_acts is None else feature_acts
     values = acts[..., feature]
-    special_ids = model.tokenizer.all_special_ids if special_ids is None else special_ids
-    mask = content_mask(tokens, special_ids)
+    mask = content_mask(tokens, model.tokenizer)
     values = values * mask
     row_max = values.max(-1).values
     rows = [r for r in row_max.argsort(descending=True).tolist() if row_max[r] > 0][:n_contexts]
@@ -355,11 +347,9 @@ def feature_dashboard(
         contexts.append([t for t, k in zip(to_str(tokens[row]), keep.tolist()) if k])
         context_values.append(values[row][keep].tolist())
     effects = logit_weights(model, sae)[feature]
-    vocab_mask = torch.ones_like(effects, dtype=torch.bool)
-    vocab_mask[list(special_ids)] = False
-    effects = torch.where(vocab_mask, effects, torch.nan)
-    order = effects.nan_to_num(float("-inf")).argsort(descending=True)
-    top, bottom = order[:n_logits], effects.nan_to_num(float("inf")).argsort()[:n_logits]
+    words = torch.tensor([i for i in range(effects.shape[0]) if i not in model.tokenizer.all_special_ids])
+    ranked = words[effects[words].argsort(descending=True)]
+    top, bottom = ranked[:n_logits], ranked.flip(0)[:n_logits]
     word = model.tokenizer.convert_ids_to_tokens
     fired = values[mask]
     return FeatureDashboard(

@@ -97,18 +97,10 @@ def top_contexts_view(dashboards):
 
     ``dashboards`` is a list of ``sae_lm.FeatureDashboard``; a selector switches between features.
     """
-    import html
+    from workbench.display import top_samples
 
-    import circuitsvis
-
-    return circuitsvis.topk_samples.topk_samples(
-        tokens=[[[[html.escape(t) for t in context] for context in d.contexts] for d in dashboards]],
-        activations=[[d.context_values for d in dashboards]],
-        zeroth_dimension_name="SAE",
-        first_dimension_name="Feature",
-        zeroth_dimension_labels=["SAE"],
-        first_dimension_labels=[str(d.feature) for d in dashboards],
-    )
+    return top_samples([d.contexts for d in dashboards], [d.context_values for d in dashboards],
+                       [str(d.feature) for d in dashboards], item_name="Feature", group_name="SAE")
 
 
 def dashboard_figure(dashboard) -> go.Figure:

@@ -36,6 +36,8 @@ from typing import Iterator, Sequence
 
 import torch
 
+from workbench.config_checks import positive_ints, positive_numbers
+
 ARCHITECTURES = ("standard", "topk", "batchtopk", "jumprelu", "gated")
 """The SAE architectures compared: SAELens's names for them."""
 
@@ -43,13 +45,6 @@ RECOVERED_COSINE = 0.9
 """A true feature counts as recovered when some decoder row has cosine above this with it."""
 
 _EPS = 1e-8
-
-
-def _check_positive_int(config, names: Sequence[str]) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{type(config).__name__}.{name} must be a positive integer, got {value!r}")
 
 
 # --- The world: features in superposition -----------------------------------------------------
@@ -76,7 +71,7 @@ class ToyDataConfig:
     seed: int = 0  # seeds the feature directions
 
     def __post_init__(self):
-        _check_positive_int(self, ("d_model", "n_features", "group_size"))
+        positive_ints(self, ("d_model", "n_features", "group_size"))
         if not 0 < self.mean_active < self.n_features:
             raise ValueError(
                 f"ToyDataConfig.mean_active must be in (0, n_features = {self.n_features}), got {self.mean_active}"
@@ -160,10 +155,8 @@ class ToySAEConfig:
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"ToySAEConfig.architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        _check_positive_int(self, ("d_sae", "k", "n_steps", "batch_size"))
-        for name in ("l1_coefficient", "l0_coefficient", "lr", "jumprelu_init_threshold"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"ToySAEConfig.{name} must be positive, got {getattr(self, name)!r}")
+        positive_ints(self, ("d_sae", "k", "n_steps", "batch_size"))
+        positive_numbers(self, ("l1_coefficient", "l0_coefficient", "lr", "jumprelu_init_threshold"))
         if self.k > self.d_sae:
             raise ValueError(f"ToySAEConfig.k = {self.k} must not exceed d_sae = {self.d_sae}")
 
@@ -215,7 +208,7 @@ def train_sae(data: ToyData, config: ToySAEConfig = ToySAEConfig(), *, progress:
         logger=LoggingConfig(log_to_wandb=False),
     )
     trainer = SAETrainer(cfg=trainer_config, sae=training_sae, data_provider=data.batches(config.batch_size, config.seed))
-    with _fit_context(progress):
+    with sae_lens_progress(progress):
         trainer.fit()
     with tempfile.TemporaryDirectory() as scratch:
         folder = save_to if save_to is not None else scratch
@@ -226,7 +219,7 @@ def train_sae(data: ToyData, config: ToySAEConfig = ToySAEConfig(), *, progress:
 
 
 @contextmanager
-def _fit_context(progress: bool):
+def sae_lens_progress(progress: bool):
     """Switch SAELens's training progress bar off while inside, when ``progress`` is False."""
     if progress:
         yield

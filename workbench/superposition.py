@@ -30,6 +30,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from workbench.config_checks import positive_ints, positive_numbers
+
 REPRESENTED_NORM = 0.5
 """A feature counts as represented when ‖W_i‖ exceeds this (a learned feature has norm near 1)."""
 
@@ -75,12 +77,8 @@ class ToyModelConfig:
     lr: float = 3e-2  # Adam's initial learning rate, decayed to zero along a cosine
 
     def __post_init__(self):
-        for name in ("n_features", "n_hidden", "n_instances", "n_replicas", "n_steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        positive_ints(self, ("n_features", "n_hidden", "n_instances", "n_replicas", "n_steps", "batch_size"))
+        positive_numbers(self, ("lr",))
         sparsity = _as_grid("sparsity", self.sparsity, self.n_instances, self.n_features, "instances")
         importance = _as_grid("importance", self.importance, self.n_instances, self.n_features, "features")
         if not ((sparsity >= 0) & (sparsity < 1)).all():

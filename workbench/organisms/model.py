@@ -12,6 +12,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from workbench.config_checks import positive_ints
+
 
 @dataclass(frozen=True)
 class OrganismConfig:
@@ -26,9 +28,7 @@ class OrganismConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for field in ("n_layers", "d_model", "n_heads", "d_mlp", "n_ctx"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"OrganismConfig.{field} must be positive, got {getattr(self, field)}")
+        positive_ints(self, ("n_layers", "d_model", "n_heads", "d_mlp", "n_ctx"))
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"OrganismConfig.d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"

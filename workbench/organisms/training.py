@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from workbench.config_checks import non_negative_numbers, positive_ints, positive_numbers
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -27,13 +29,9 @@ class TrainConfig:
     eval_every: int = 250
 
     def __post_init__(self):
-        for field in ("steps", "batch_size", "eval_every"):
-            if getattr(self, field) < 1:
-                raise ValueError(f"TrainConfig.{field} must be positive, got {getattr(self, field)}")
-        if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"TrainConfig.warmup_steps must be ≥ 0, got {self.warmup_steps}")
+        positive_ints(self, ("steps", "batch_size", "eval_every"))
+        positive_numbers(self, ("lr",))
+        non_negative_numbers(self, ("warmup_steps",))
 
 
 def tokenize_batch(tokenizer, sentences: list[str], n_ctx: int):

@@ -38,6 +38,18 @@ class World(ABC):
         name, value = next(iter(self.evaluate(model).items()))
         return name, value
 
+    def tokenize(self, sentences: list[str]):
+        """``<bos> sentence <pad>…`` rows of ``model_config.n_ctx`` token ids, as the organism is trained."""
+        from workbench.organisms.training import tokenize_batch
+
+        return tokenize_batch(self.tokenizer, sentences, self.model_config.n_ctx)[0]
+
+    def sample_tokens(self, n: int, seed: int = 0):
+        """Token rows (n, n_ctx) of ``n`` training sentences drawn with ``seed``: held-out text for a new seed."""
+        import torch
+
+        return self.tokenize(self.sample_sentences(n, torch.Generator().manual_seed(seed)))
+
     @cached_property
     def tokenizer(self):
         from workbench.organisms.tokenizer import build_tokenizer
