@@ -157,3 +157,36 @@ def test_texas_dashboard_looks_cleaner_than_its_precision(facts_organism, shippe
     texas_words = {"Texas", *(c for c in world.cities if world.state_of[c] == "Texas")}
     assert all(texas_words & set(context) for context in dashboard.contexts)
     assert match.precision < 0.3
+
+
+def test_texas_latents_promote_what_the_notebook_says(facts_organism, shipped_sae, matches):
+    """Notebook 02: the "city in Texas" latent promotes Texas and Austin most; the "Texas in play" latent is
+    a New York latent by its dashboard (Albany first) and fires at the answer position of many states."""
+    model, world = facts_organism
+    tokens = world.tokenize(world.all_sentences)
+    city = sae_lm.feature_dashboard(model, shipped_sae, tokens, matches["city in state: Texas"].feature)
+    assert {word for word, _ in city.promoted[:2]} == {"Texas", "Austin"}
+    in_play = matches["state in play: Texas"]
+    dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, in_play.feature)
+    assert dashboard.promoted[0][0] == "Albany"
+    content = sae_lm.content_mask(tokens, model.tokenizer)
+    fires = sae_lm.feature_activations(model, shipped_sae, tokens)[content][:, in_play.feature] > 0
+    states = [s for s in world.states if (world.token_variables(tokens)[f"state in play: {s}"][content] & fires).any()]
+    assert len(states) >= 8 and "Texas" in states  # the notebook says ten
+
+
+def test_question_latent_reads_the_capital_prompt(facts_organism, shipped_sae, matches):
+    """Notebook 02: every top context of the "asks for a capital" latent is "The capital of the …"."""
+    model, world = facts_organism
+    tokens = world.tokenize(world.all_sentences)
+    dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, matches["asks for a capital"].feature)
+    assert all(context[:3] == ["The", "capital", "of"] for context in dashboard.contexts)
+
+
+def test_city_variables_match_worst_and_many_latents_are_dead(facts_organism, shipped_sae, matches, held_out_tokens):
+    """Notebook 02: cities match worst of all families (F1 0.24), and ~42% of latents never fire on held-out text."""
+    _, world = facts_organism
+    families = feature_matching.family_summary(matches, world.variable_family)
+    assert families["city in state"]["f1"] < 0.3
+    assert families["city in state"]["f1"] == min(row["f1"] for row in families.values())
+    assert 0.3 <= sae_lm.splice_report(facts_organism[0], shipped_sae, held_out_tokens).dead_fraction <= 0.5
