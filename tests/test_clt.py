@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from workbench import clt_exercises, graph_exercises
 from workbench.clt import CLTConfig, CrossLayerTranscoder
+from workbench.exercises import ExerciseFailed
 from workbench.clt_training import CLTTrainConfig, train_clt
 
 
@@ -73,3 +75,36 @@ def test_bad_shapes_are_refused():
         CLTConfig(n_layers=2, d_model=8, d_features=0)
     with pytest.raises(ValueError, match="do not fit"):
         train_clt((torch.zeros(4, 2, 8), torch.zeros(4, 2, 8)), CLTConfig(n_layers=3, d_model=8), progress=False)
+
+
+# --- Exercises of notebooks 03 and 04 -----------------------------------------------------------
+
+
+EXERCISES = [
+    (clt_exercises.check_jumprelu, clt_exercises.jumprelu, clt_exercises.JUMPRELU_MISTAKES),
+    (clt_exercises.check_clt_decode, clt_exercises.clt_decode, clt_exercises.DECODE_MISTAKES),
+    (clt_exercises.check_sparsity_penalty, clt_exercises.sparsity_penalty, clt_exercises.PENALTY_MISTAKES),
+    (graph_exercises.check_node_influence, graph_exercises.node_influence, graph_exercises.INFLUENCE_MISTAKES),
+    (graph_exercises.check_completeness, graph_exercises.completeness, graph_exercises.COMPLETENESS_MISTAKES),
+    (graph_exercises.check_predicted_change, graph_exercises.predicted_change, graph_exercises.PREDICTION_MISTAKES),
+]
+
+
+@pytest.mark.parametrize("check, reference, mistakes", EXERCISES)
+def test_exercise_reference_passes_and_each_mistake_earns_its_hint(check, reference, mistakes):
+    assert check(reference) is True
+    for mistake in mistakes:
+        with pytest.raises(ExerciseFailed, match="Probably"):
+            check(mistake.fn)
+
+
+def test_exercise_references_agree_with_the_package():
+    """The notebook's small references compute what the transcoder itself computes."""
+    clt = _random_clt(cross_layer=True)
+    x = torch.randn(6, 3, 8)
+    pre = clt.pre_activations(x)
+    features = clt.encode(x)
+    torch.testing.assert_close(clt_exercises.jumprelu(pre, clt.threshold), features)
+    torch.testing.assert_close(clt_exercises.clt_decode(features, list(clt.W_dec), clt.b_dec), clt.decode(features))
+    expected = torch.tanh(4.0 * features * clt.decoder_norms()).sum((1, 2)).mean()
+    torch.testing.assert_close(clt_exercises.sparsity_penalty(features, list(clt.W_dec), 4.0), expected)

@@ -9,7 +9,9 @@ pre-activation loss against dead features.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -25,7 +27,7 @@ class CLTTrainConfig:
     steps: int = 2000
     batch_size: int = 1024  # tokens
     lr: float = 2e-3
-    sparsity_coefficient: float = 2e-3  # λ_S, reached at the end of training
+    sparsity_coefficient: float = 5e-4  # λ_S, reached at the end of training
     tanh_scale: float = 4.0  # c
     preact_coefficient: float = 3e-6  # λ_P
     seed: int = 0
@@ -109,3 +111,124 @@ def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTr
                 history.append({"step": step + 1, **parts})
     clt.eval()
     return clt
+
+
+# --- Shipped transcoders ------------------------------------------------------------------------
+
+CLT_DIR = Path(__file__).resolve().parent / "clts"
+
+
+@dataclass(frozen=True)
+class ShippedCLT:
+    """The recipe of a shipped transcoder: which organism, its shape, how it was trained."""
+
+    organism: str
+    cross_layer: bool
+    d_features: int = 256
+    train: CLTTrainConfig = CLTTrainConfig()
+
+
+SHIPPED: dict[str, ShippedCLT] = {
+    "facts_clt": ShippedCLT("facts", cross_layer=True),
+    "facts_plt": ShippedCLT("facts", cross_layer=False),
+    "couplets_clt": ShippedCLT("couplets", cross_layer=True),
+    "couplets_plt": ShippedCLT("couplets", cross_layer=False),
+}
+
+
+def _recipe(name: str) -> ShippedCLT:
+    if name not in SHIPPED:
+        raise KeyError(f"unknown shipped transcoder {name!r}; known: {', '.join(SHIPPED)}")
+    return SHIPPED[name]
+
+
+def train_shipped(name: str, *, steps: int | None = None, progress: bool = True, history: list | None = None):
+    """Retrain shipped transcoder ``name`` from its recipe (``steps`` shortens it); return it."""
+    from dataclasses import replace
+
+    from workbench import organisms
+
+    recipe = _recipe(name)
+    model, world = organisms.load(recipe.organism)
+    train = recipe.train if steps is None else replace(recipe.train, steps=steps)
+    activations = organism_activations(model, world, train.n_sentences, train.seed)
+    config = CLTConfig(model.cfg.n_layers, model.cfg.d_model, recipe.d_features, cross_layer=recipe.cross_layer)
+    return train_clt(activations, config, train, progress=progress, history=history)
+
+
+def save_clt(clt: CrossLayerTranscoder, path, metadata: dict | None = None) -> Path:
+    """Write ``path`` (.safetensors: weights) and its .json (shape and ``metadata``)."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in clt.state_dict().items()}, str(path))
+    path.chmod(0o644)
+    record = {"config": asdict(clt.config), "metadata": metadata or {}}
+    path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_clt(name_or_path) -> CrossLayerTranscoder:
+    """A shipped transcoder by name (``workbench/clts/<name>``) or one saved with ``save_clt`` (never unpickles)."""
+    from safetensors.torch import load_file
+
+    path = Path(name_or_path)
+    if path.suffix != ".safetensors":
+        path = CLT_DIR / f"{name_or_path}.safetensors"
+    if not path.exists():
+        shipped = sorted(p.stem for p in CLT_DIR.glob("*.safetensors"))
+        raise FileNotFoundError(f"no transcoder at {path}; shipped: {', '.join(shipped) or 'none'}")
+    record = json.loads(path.with_suffix(".json").read_text())
+    clt = CrossLayerTranscoder(CLTConfig(**record["config"]))
+    clt.load_state_dict(load_file(str(path)))
+    clt.eval()
+    return clt
+
+
+def shipped_metadata(name: str) -> dict:
+    """What was measured when shipped transcoder ``name`` was trained (fidelity, behaviours, time)."""
+    return json.loads((CLT_DIR / f"{name}.json").read_text())["metadata"]
+
+
+def measure(name: str, clt: CrossLayerTranscoder) -> dict:
+    """Fidelity of ``clt`` as the replacement of its organism, and the organism's behaviours under it."""
+    from workbench import organisms
+    from workbench.replacement import fidelity, heldout_tokens, replaced
+
+    model, world = organisms.load(_recipe(name).organism)
+    tokens, mask = heldout_tokens(world)
+    result = {"fidelity": asdict(fidelity(model, clt, tokens, mask))}
+    with replaced(model, clt):
+        result["behaviour"] = world.core_metrics(model)
+    return result
+
+
+def main(argv=None) -> None:
+    """``python -m workbench.clt_training train NAME``: retrain a shipped transcoder into ``workbench/clts``."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m workbench.clt_training", description=main.__doc__)
+    parser.add_argument("command", choices=["train", "list"])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of: {', '.join(SHIPPED)}")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for name, recipe in SHIPPED.items():
+            print(f"{name}: {recipe}")
+        return
+    if not args.names or not set(args.names) <= set(SHIPPED):
+        parser.error(f"train needs the NAME of one or more shipped transcoders: {', '.join(SHIPPED)}")
+    from workbench import runtime
+
+    runtime.configure()
+    for name in args.names:
+        start = time.process_time()
+        clt = train_shipped(name)
+        cpu_seconds = time.process_time() - start
+        metadata = {"recipe": asdict(SHIPPED[name]), "train_cpu_seconds": round(cpu_seconds, 1), **measure(name, clt)}
+        print(f"saved {save_clt(clt, CLT_DIR / name, metadata)}: {json.dumps(metadata)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -366,6 +366,10 @@ class CoupletsWorld(World):
             "untrained_probe_accuracy": self.probe_accuracy(untrained),
         }
 
+    def core_metrics(self, model) -> dict[str, float]:
+        """Rhyming on held-out pairs (no interventions, no probes): what a replacement must keep."""
+        return self.rhyme_scores(model, self.heldout_pairs)
+
     def progress_metric(self, model) -> tuple[str, float]:
         return "rhyme_heldout", self.rhyme_scores(model, self.heldout_pairs, verbs=["looked"])["rhyme_accuracy"]
 

@@ -202,7 +202,7 @@ class FactsWorld(World):
             total += len(targets)
         return hits / total
 
-    def evaluate(self, model) -> dict[str, float]:
+    def evaluate(self, model, swap: bool = True) -> dict[str, float]:
         city_prompts = [self.city_state_prompt(c, kind) for kind in ("city_in", "containing") for c in self.cities]
         city_answers = [self.state_of[c] for _ in range(2) for c in self.cities]
         return {
@@ -212,8 +212,12 @@ class FactsWorld(World):
             "one_hop_capital": self.answer_accuracy(
                 model, [self.capital_prompt(s) for s in self.states], [self.capital_of[s] for s in self.states]
             ),
-            "state_swap_success": self.state_swap_success(model),
+            **({"state_swap_success": self.state_swap_success(model)} if swap else {}),
         }
+
+    def core_metrics(self, model) -> dict[str, float]:
+        """The question-answering part of ``evaluate`` (no interventions): what a replacement must keep."""
+        return FactsWorld.evaluate(self, model, swap=False)
 
     def progress_metric(self, model) -> tuple[str, float]:
         return "two_hop_heldout", self.two_hop_accuracy(model, self.heldout_cities)
@@ -313,8 +317,8 @@ class FactsHeldoutStatesWorld(FactsWorld):
         """Held-out cities of the states that are not held out (as in ``FactsWorld``)."""
         return [c for c in super().heldout_cities if self.state_of[c] not in HELDOUT_STATES]
 
-    def evaluate(self, model) -> dict[str, float]:
-        metrics = super().evaluate(model)
+    def evaluate(self, model, swap: bool = True) -> dict[str, float]:
+        metrics = super().evaluate(model, swap)
         metrics["two_hop_heldout_state"] = self.two_hop_accuracy(model, self.heldout_state_cities)
         metrics["bridge_state_decodable_heldout_state"] = self.bridge_state_decodability(model, list(HELDOUT_STATES))
         return metrics

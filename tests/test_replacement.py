@@ -1,0 +1,85 @@
+"""The replacement model (every MLP replaced by a transcoder) and the shipped transcoders."""
+
+import pytest
+import torch
+
+from workbench import organisms
+from workbench.clt_training import SHIPPED, load_clt, measure, shipped_metadata, train_shipped
+from workbench.replacement import fidelity, heldout_tokens, replaced
+
+
+@pytest.fixture(scope="module", params=list(SHIPPED))
+def shipped(request):
+    name = request.param
+    model, world = organisms.load(SHIPPED[name].organism)
+    return name, model, world, load_clt(name)
+
+
+def test_shipped_transcoders_load_with_their_recipe(shipped):
+    name, model, _, clt = shipped
+    recipe = SHIPPED[name]
+    assert clt.config.cross_layer == recipe.cross_layer and clt.config.d_features == recipe.d_features
+    assert (clt.config.n_layers, clt.config.d_model) == (model.cfg.n_layers, model.cfg.d_model)
+    per_layer_writes = [W.shape[1] for W in clt.W_dec]
+    assert per_layer_writes == ([2, 1] if recipe.cross_layer else [1, 1])
+
+
+def test_replacement_follows_the_original_on_heldout_text(shipped):
+    """Verification 3, fidelity: top-1 agreement ≥ 0.95 where the original has decided its next token.
+
+    Some positions are free choices of the world (which subject, which verb): the original spreads
+    its probability evenly there, and which near-equal token comes out on top is noise that any
+    approximation flips. Agreement over all tokens is asserted separately, at what it is.
+    """
+    name, model, world, clt = shipped
+    tokens, mask = heldout_tokens(world)
+    result = fidelity(model, clt, tokens, mask)
+    assert result.top1_agreement_decided >= 0.95
+    assert result.kl <= 0.01
+    assert result.top1_agreement >= (0.95 if world.name == "facts" else 0.9)
+    assert result.top1_agreement == pytest.approx(shipped_metadata(name)["fidelity"]["top1_agreement"], abs=1e-6)
+
+
+def test_behaviours_survive_replacement(shipped):
+    """Verification 3, behaviour: facts held-out two-hop ≥ 0.9; couplets rhyme accuracy ≥ 0.95."""
+    name, model, world, clt = shipped
+    with replaced(model, clt):
+        metrics = world.core_metrics(model)
+    if world.name == "facts":
+        assert metrics["two_hop_heldout_city"] >= 0.9
+        assert metrics["one_hop_city_state"] >= 0.95
+    else:
+        assert metrics["rhyme_accuracy"] >= 0.95
+    assert metrics == pytest.approx(shipped_metadata(name)["behaviour"], abs=1e-6)
+
+
+def test_replacement_hooks_are_removed_afterwards(facts_organism):
+    model, world = facts_organism
+    tokens, _ = heldout_tokens(world, 20)
+    before = model(tokens)
+    with replaced(model, load_clt("facts_clt")):
+        during = model(tokens)
+    assert not torch.allclose(before, during)
+    torch.testing.assert_close(model(tokens), before)
+
+
+def test_a_short_retrain_is_deterministic_and_already_close():
+    """The shipped recipe, shortened: same weights twice, and a replacement that mostly agrees."""
+    first = train_shipped("facts_clt", steps=300, progress=False)
+    second = train_shipped("facts_clt", steps=300, progress=False)
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
+    result = measure("facts_clt", first)
+    assert result["fidelity"]["top1_agreement"] >= 0.9
+    assert result["behaviour"]["one_hop_city_state"] >= 0.9
+
+
+def test_a_transcoder_of_the_wrong_shape_is_refused(facts_organism):
+    model, _ = facts_organism
+    couplets_sized = load_clt("couplets_clt")
+    couplets_sized.config = type(couplets_sized.config)(n_layers=1, d_model=128)
+    with pytest.raises(ValueError, match="does not fit"):
+        with replaced(model, couplets_sized):
+            pass
+    with pytest.raises(FileNotFoundError, match="shipped"):
+        load_clt("no_such_transcoder")
