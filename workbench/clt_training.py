@@ -183,7 +183,7 @@ def load_clt(name_or_path) -> CrossLayerTranscoder:
     clt = CrossLayerTranscoder(CLTConfig(**record["config"]))
     clt.load_state_dict(load_file(str(path)))
     clt.eval()
-    return clt
+    return clt.requires_grad_(False)  # for analysis: no autograd bookkeeping in graphs and interventions
 
 
 def shipped_metadata(name: str) -> dict:
