@@ -127,3 +127,32 @@ def test_bad_prompts_are_refused(setup):
     wrong.config = type(wrong.config)(n_layers=3, d_model=128)
     with pytest.raises(ValueError, match="does not fit"):
         attribute(model, wrong, torch.ones(4, dtype=torch.long))
+
+
+def test_cross_layer_features_shorten_paths():
+    """Notebook 03: over two-hop prompts, the CLT carries less influence on 3-edge paths than the PLT."""
+    model, world = organisms.load("facts")
+    prompts = [world.two_hop_prompt(city) for city in world.heldout_cities[:20]]
+    share = {}
+    for kind in ("clt", "plt"):
+        clt = load_clt(f"facts_{kind}")
+        profiles = torch.stack([graphs.influence_by_path_length(attribute(model, clt, p), 5) for p in prompts])
+        share[kind] = profiles.mean(0)
+        assert share[kind].sum() == pytest.approx(1.0)
+    assert share["clt"][2:].sum() < share["plt"][2:].sum()
+
+
+def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
+    """Notebook 04: Texas is carried by a combination of broad features, not by one."""
+    from workbench.clt_features import feature_corpus, precision_recall_for
+
+    model, world = organisms.load("facts")
+    clt = load_clt("facts_clt")
+    graph = attribute(model, clt, world.two_hop_prompt("Dallas"))
+    pruned = graphs.prune(graph)
+    corpus = feature_corpus(model, clt, world)
+    texas = world.token_variables(corpus.tokens)["state in play: Texas"]
+    kept = pruned.node_mask[: graph.n_features].nonzero().squeeze(1).tolist()
+    precisions = [precision_recall_for(corpus, texas, *graph.active_features[n, [0, 2]].tolist())[0] for n in kept]
+    assert 10 <= len(kept) <= 60
+    assert max(precisions) < 0.1

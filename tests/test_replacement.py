@@ -90,3 +90,19 @@ def test_a_transcoder_of_the_wrong_shape_is_refused(facts_organism):
             pass
     with pytest.raises(FileNotFoundError, match="shipped"):
         load_clt("no_such_transcoder")
+
+
+@pytest.mark.parametrize("organism", ["facts", "couplets"])
+def test_notebook_03_comparisons_of_clt_and_plt(organism):
+    """Notebook 03: few dead features; the CLT needs fewer layer-1 features than the PLT."""
+    from workbench.replacement import firing_rates
+
+    model, world = organisms.load(organism)
+    tokens, mask = heldout_tokens(world)
+    l0 = {}
+    for kind in ("clt", "plt"):
+        clt = load_clt(f"{organism}_{kind}")
+        dead = (firing_rates(model, clt, tokens, mask) == 0).float().mean(1)
+        assert (dead <= 0.1).all(), f"{organism}_{kind}: dead share per layer {dead.tolist()}"
+        l0[kind] = fidelity(model, clt, tokens, mask).l0
+    assert l0["clt"][1] < 0.8 * l0["plt"][1]
