@@ -42,14 +42,35 @@ def attention_adjoint(model, state: PromptState, layer: int, g: torch.Tensor) ->
     """Pull reading vectors ``g`` (k, n_pos, d_model) at the output of attention ``layer`` back to its input.
 
     Frozen pattern P and LayerNorm scale s: attention's linear part maps a residual change δ to
-    Σ_h P_h · (centre(δ)/s ⊙ w) W_V^h W_O^h; this applies its transpose.
+    Σ_h P_h · (centre(δ)/s ⊙ w) W_V^h W_O^h; this applies its transpose (the residual's own
+    identity path is added by the caller). Written as matrix products, which BLAS does fastest.
     """
     block = model.blocks[layer]
     W_V, W_O = block.attn.W_V, block.attn.W_O  # (H, d, e), (H, e, d)
-    gz = torch.einsum("kqd,hed->kqhe", g, W_O)
-    gv = torch.einsum("hqp,kqhe->kphe", state.patterns[layer], gz)
-    gx = torch.einsum("kphe,hde->kpd", gv, W_V) * _norm_weight(block.ln1) / state.ln1_scales[layer]
-    return _centre(gx, model.cfg.normalization_type)
+    H, d, e = W_V.shape
+    k, n, _ = g.shape
+    gz = g.reshape(k * n, d) @ W_O.reshape(H * e, d).T  # (k·q, H·e)
+    gz = gz.view(k, n, H, e).permute(2, 1, 0, 3).reshape(H, n, k * e)
+    gv = state.patterns[layer].transpose(1, 2) @ gz  # (H, p, k·e)
+    gv = gv.view(H, n, k, e).permute(2, 1, 0, 3).reshape(k * n, H * e)
+    gx = (gv @ W_V.transpose(1, 2).reshape(H * e, d)).view(k, n, d)
+    return _centre(gx * _norm_weight(block.ln1) / state.ln1_scales[layer], model.cfg.normalization_type)
+
+
+def attention_adjoint_one_hot(model, state: PromptState, layer: int, reads: torch.Tensor, positions: torch.Tensor):
+    """``attention_adjoint`` for reading vectors that are zero except ``reads`` (k, d) at ``positions`` (k,).
+
+    A target's reading vector is one-hot in position until it has passed its first attention
+    layer, so the head's output/value maps act on one vector per target instead of n_pos of them.
+    """
+    block = model.blocks[layer]
+    W_V, W_O = block.attn.W_V, block.attn.W_O
+    u = torch.einsum("kd,hed->khe", reads, W_O)
+    v = torch.einsum("khe,hde->khd", u, W_V)
+    # centre(v ⊙ w / s_p) = centre(v ⊙ w) / s_p: centre once per head, not once per key position.
+    v = _centre(v * _norm_weight(block.ln1), model.cfg.normalization_type)
+    weights = state.patterns[layer][:, positions].permute(1, 2, 0) / state.ln1_scales[layer]  # (k, p, H)
+    return torch.bmm(weights, v)  # (k, p, d)
 
 
 def logit_targets(model, state: PromptState, max_n_logits: int = 10, desired_logit_prob: float = 0.95, tokens=None):
@@ -79,6 +100,9 @@ def attribute(model, clt: CrossLayerTranscoder, prompt, *, max_n_logits: int = 1
 
 def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, max_n_logits: int = 10,
                      desired_logit_prob: float = 0.95, logit_tokens=None, name: str = "") -> AttributionGraph:
+    """The attribution graph of the prompt whose clean forward pass is ``state``."""
+    from workbench.graph import model_summary
+
     L, n, d = model.cfg.n_layers, state.n_pos, model.cfg.d_model
     active = state.features.nonzero()  # (n_features, 3): layer, position, index, sorted
     layer_of, pos_of, index_of = active.T
@@ -86,36 +110,40 @@ def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, ma
     n_feat = len(active)
     logit_ids, logit_probs, logit_vectors = logit_targets(model, state, max_n_logits, desired_logit_prob, logit_tokens)
     n_logits = len(logit_ids)
-    error_start, token_start = n_feat, n_feat + L * n
-    logit_start = token_start + n
-    n_nodes = logit_start + n_logits
 
-    # Reading vectors of all targets (feature rows then logit rows) at the current residual level.
-    rows = n_feat + n_logits
-    g = torch.zeros(rows, n, d)
+    # Targets: feature rows (sorted by layer) then logit rows. Each reads one vector at one position;
+    # logits read the final residual, as if they were features of layer L.
     final_norm = _norm_weight(model.ln_final) / state.final_scale[-1]
-    g[n_feat:, -1] = _centre(logit_vectors * final_norm, model.cfg.normalization_type)
-    adjacency = torch.zeros(n_nodes, n_nodes)
-    target_rows = torch.cat([torch.arange(n_feat), torch.arange(logit_start, n_nodes)])
+    reads = torch.cat([clt.W_enc[layer_of, index_of], _centre(logit_vectors * final_norm, model.cfg.normalization_type)])
+    read_pos = torch.cat([pos_of, torch.full((n_logits,), n - 1)])
+    starts = [int((layer_of < layer).sum()) for layer in range(L + 1)] + [n_feat + n_logits]  # rows of each layer
+    g = torch.zeros(n_feat + n_logits, n, d)  # reading vectors at the current residual level
+    edges = torch.zeros(n_feat + n_logits, n_feat + (L + 1) * n)  # target rows × source nodes
 
     for layer in reversed(range(L)):
-        # g reads the residual leaving layer `layer`: credit MLP `layer`'s writers (features, errors).
-        live = slice(_first_row_above(layer_of, layer), rows)  # targets in later layers, and logits
-        _credit_features(adjacency, target_rows[live], g[live], clt, layer, active, activations)
-        errors = state.errors[layer]
-        adjacency[target_rows[live], error_start + layer * n: error_start + (layer + 1) * n] = torch.einsum(
-            "kpd,pd->kp", g[live], errors
-        )
-        # Targets of this layer start reading here, at the residual entering MLP `layer`.
-        here = (layer_of == layer).nonzero().squeeze(1)
-        g[here, pos_of[here]] = clt.W_enc[layer, index_of[here]]
-        live = slice(_first_row_above(layer_of, layer - 1), rows)
-        g[live] = g[live] + attention_adjoint(model, state, layer, g[live])
+        # g now reads the residual leaving layer `layer`: credit MLP `layer`'s writers.
+        live = slice(starts[layer + 1], None)  # targets of later layers, and logits
+        if layer == L - 1:
+            g[live][torch.arange(n_logits), read_pos[live]] = reads[live]
+        _credit_features(edges[live], g[live], clt, layer, active, activations, starts)
+        errors = n_feat + layer * n
+        edges[live, errors : errors + n] = torch.einsum("kpd,pd->kp", g[live], state.errors[layer])
+        # Pass attention `layer`: rows reading here for the first time are one-hot in position.
+        fresh = slice(starts[layer], starts[layer + 1] if layer < L - 1 else None)
+        seen = slice(starts[layer + 1], None) if layer < L - 1 else slice(0, 0)
+        if layer == 0:
+            break  # below attention 0 only the token embeddings remain: _token_edges goes straight there
+        g[seen] += attention_adjoint(model, state, layer, g[seen])
+        g[fresh] = attention_adjoint_one_hot(model, state, layer, reads[fresh], read_pos[fresh])
+        g[fresh][torch.arange(g[fresh].shape[0]), read_pos[fresh]] += reads[fresh]
+    tokens = n_feat + L * n
+    edges[seen, tokens:] = _token_edges(model, state, g[seen])
+    edges[fresh, tokens:] = _token_edges(model, state, reads[fresh], read_pos[fresh])
 
-    embeddings = model.W_E[state.tokens]
-    adjacency[target_rows, token_start:logit_start] = torch.einsum("kpd,pd->kp", g, embeddings)
-    from workbench.graph import model_summary
-
+    n_nodes = tokens + n + n_logits
+    adjacency = torch.zeros(n_nodes, n_nodes)
+    adjacency[:n_feat, : tokens + n] = edges[:n_feat]
+    adjacency[tokens + n :, : tokens + n] = edges[n_feat:]
     return AttributionGraph(
         tokens=state.tokens.clone(), active_features=active, activations=activations,
         logit_tokens=logit_ids, logit_probabilities=logit_probs, adjacency=adjacency,
@@ -125,26 +153,44 @@ def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, ma
     )
 
 
-def _first_row_above(layer_of: torch.Tensor, layer: int) -> int:
-    """First feature row whose layer is above ``layer`` (rows are sorted by layer)."""
-    return int((layer_of <= layer).sum())
+def _token_edges(model, state: PromptState, g: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+    """Edges from every token embedding to targets whose reading vectors ``g`` sit just above attention 0.
+
+    Below attention 0 nothing but the embeddings e_p writes, so instead of pulling ``g`` through
+    the attention adjoint we take the dot products directly: edge[k, p] = g[k, p]·e_p +
+    Σ_h Σ_q P_h[q, p] g[k, q]·t_{h,p}, with t_{h,p} = (centre(e_p) ⊙ w / s_p) W_V^h W_O^h what token
+    p writes through head h. ``g`` is (k, n_pos, d), or (k, d) one-hot at ``positions``.
+    """
+    block = model.blocks[0]
+    e = model.W_E[state.tokens]  # (p, d)
+    e_read = _centre(e, model.cfg.normalization_type) * _norm_weight(block.ln1) / state.ln1_scales[0]
+    t = torch.einsum("pd,hde,hef->hpf", e_read, block.attn.W_V, block.attn.W_O)  # (H, p, d)
+    P = state.patterns[0]  # (H, q, p)
+    if positions is None:
+        through_heads = torch.einsum("kqd,hpd->khqp", g, t)
+        return torch.einsum("kpd,pd->kp", g, e) + torch.einsum("hqp,khqp->kp", P, through_heads)
+    direct = torch.zeros(len(g), len(e))
+    direct[torch.arange(len(g)), positions] = (g * e[positions]).sum(-1)
+    return direct + torch.einsum("hkp,khp->kp", P[:, positions], torch.einsum("kd,hpd->khp", g, t))
 
 
-def _credit_features(adjacency, target_rows, g, clt: CrossLayerTranscoder, layer: int, active, activations):
-    """Add the edges from every active feature that writes to MLP ``layer``'s output."""
-    layer_of, pos_of, index_of = active.T
-    for source_layer in range(layer + 1):
-        W = clt.W_dec[source_layer]
-        if layer - source_layer >= W.shape[1]:
+def _credit_features(edges, g, clt: CrossLayerTranscoder, layer: int, active, activations, starts):
+    """Add the edges from every active feature that writes to MLP ``layer``'s output.
+
+    ``g`` (k, n_pos, d) reads the residual just after MLP ``layer``; feature rows are sorted by
+    (layer, position), so each source layer's columns are one block, filled position by position.
+    """
+    _, pos_of, index_of = active.T
+    by_position = g.transpose(0, 1).contiguous()  # (n_pos, k, d): one contiguous matrix per position
+    for source in range(layer + 1):
+        W = clt.W_dec[source]
+        if layer - source >= W.shape[1] or starts[source] == starts[source + 1]:
             continue
-        sources = (layer_of == source_layer).nonzero().squeeze(1)
-        if len(sources) == 0:
-            continue
-        writes = W[index_of[sources], layer - source_layer] * activations[sources, None]  # (s, d)
-        for pos in pos_of[sources].unique().tolist():
-            at = sources[pos_of[sources] == pos]
-            block = g[:, pos] @ writes[pos_of[sources] == pos].T  # (k, s_at)
-            adjacency[target_rows[:, None], at[None, :]] += block
+        columns = slice(starts[source], starts[source + 1])
+        writes = W[index_of[columns], layer - source] * activations[columns, None]  # (s, d)
+        positions = pos_of[columns]
+        blocks = [by_position[p] @ writes[positions == p].T for p in positions.unique_consecutive().tolist()]
+        edges[:, columns] += torch.cat(blocks, dim=1)
 
 
 def circuit_tracer_model(model, clt: CrossLayerTranscoder):

@@ -73,7 +73,8 @@ def prompt_state(model, clt: CrossLayerTranscoder, tokens) -> PromptState:
     check_fits(model, clt)
     tokens = as_token_row(model, tokens)
     L = model.cfg.n_layers
-    logits, cache = model.run_with_cache(tokens[None])
+    wanted = (INPUT_HOOK, OUTPUT_HOOK, "hook_pattern", "hook_scale")
+    logits, cache = model.run_with_cache(tokens[None], names_filter=lambda name: name.endswith(wanted))
     stack = lambda name: torch.stack([cache[f"blocks.{l}.{name}"][0] for l in range(L)])
     resid_mid = stack(INPUT_HOOK)
     mlp_out = stack(OUTPUT_HOOK)
