@@ -64,13 +64,21 @@ def attention_adjoint_one_hot(model, state: PromptState, layer: int, reads: torc
     layer, so the head's output/value maps act on one vector per target instead of n_pos of them.
     """
     block = model.blocks[layer]
-    W_V, W_O = block.attn.W_V, block.attn.W_O
-    u = torch.einsum("kd,hed->khe", reads, W_O)
-    v = torch.einsum("khe,hde->khd", u, W_V)
+    W_V, W_O = block.attn.W_V, block.attn.W_O  # (H, d, e), (H, e, d)
+    H, d, e = W_V.shape
+    u = (reads @ W_O.permute(2, 0, 1).reshape(d, H * e)).view(-1, H, e).transpose(0, 1)  # (H, k, e)
+    v = torch.bmm(u, W_V.transpose(1, 2))  # (H, k, d): what each head sends back to the key positions
     # centre(v ⊙ w / s_p) = centre(v ⊙ w) / s_p: centre once per head, not once per key position.
     v = _centre(v * _norm_weight(block.ln1), model.cfg.normalization_type)
-    weights = state.patterns[layer][:, positions].permute(1, 2, 0) / state.ln1_scales[layer]  # (k, p, H)
-    return torch.bmm(weights, v)  # (k, p, d)
+    out = torch.empty(len(reads), state.n_pos, d)
+    queries, counts = positions.unique_consecutive(return_counts=True)
+    start = 0
+    for query, count in zip(queries.tolist(), counts.tolist()):  # rows are sorted: each query is one block
+        rows = slice(start, start + count)
+        weights = state.patterns[layer][:, query].T / state.ln1_scales[layer]  # (p, H)
+        out[rows] = (weights @ v[:, rows].reshape(H, -1)).view(-1, count, d).transpose(0, 1)
+        start += count
+    return out
 
 
 def logit_targets(model, state: PromptState, max_n_logits: int = 10, desired_logit_prob: float = 0.95, tokens=None):
@@ -117,27 +125,30 @@ def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, ma
     reads = torch.cat([clt.W_enc[layer_of, index_of], _centre(logit_vectors * final_norm, model.cfg.normalization_type)])
     read_pos = torch.cat([pos_of, torch.full((n_logits,), n - 1)])
     starts = [int((layer_of < layer).sum()) for layer in range(L + 1)] + [n_feat + n_logits]  # rows of each layer
-    g = torch.zeros(n_feat + n_logits, n, d)  # reading vectors at the current residual level
+    # Reading vectors at the current residual level, kept for the rows that pass an attention layer
+    # before reaching the bottom (rows of layer 0 go straight to the token edges).
+    reading = torch.zeros(n_feat + n_logits - starts[1], n, d)
+    g = lambda rows: reading[rows.start - starts[1] : None if rows.stop is None else rows.stop - starts[1]]
     edges = torch.zeros(n_feat + n_logits, n_feat + (L + 1) * n)  # target rows × source nodes
 
     for layer in reversed(range(L)):
         # g now reads the residual leaving layer `layer`: credit MLP `layer`'s writers.
         live = slice(starts[layer + 1], None)  # targets of later layers, and logits
         if layer == L - 1:
-            g[live][torch.arange(n_logits), read_pos[live]] = reads[live]
-        _credit_features(edges[live], g[live], clt, layer, active, activations, starts)
+            g(live)[torch.arange(n_logits), read_pos[live]] = reads[live]
+        _credit_features(edges[live], g(live), clt, layer, active, activations, starts)
         errors = n_feat + layer * n
-        edges[live, errors : errors + n] = torch.einsum("kpd,pd->kp", g[live], state.errors[layer])
+        edges[live, errors : errors + n] = (g(live) * state.errors[layer]).sum(-1)
         # Pass attention `layer`: rows reading here for the first time are one-hot in position.
         fresh = slice(starts[layer], starts[layer + 1] if layer < L - 1 else None)
-        seen = slice(starts[layer + 1], None) if layer < L - 1 else slice(0, 0)
+        seen = slice(starts[layer + 1], None) if layer < L - 1 else slice(n_feat + n_logits, None)
         if layer == 0:
             break  # below attention 0 only the token embeddings remain: _token_edges goes straight there
-        g[seen] += attention_adjoint(model, state, layer, g[seen])
-        g[fresh] = attention_adjoint_one_hot(model, state, layer, reads[fresh], read_pos[fresh])
-        g[fresh][torch.arange(g[fresh].shape[0]), read_pos[fresh]] += reads[fresh]
+        g(seen)[:] += attention_adjoint(model, state, layer, g(seen))
+        g(fresh)[:] = attention_adjoint_one_hot(model, state, layer, reads[fresh], read_pos[fresh])
+        g(fresh)[torch.arange(fresh_count := len(reads[fresh])), read_pos[fresh]] += reads[fresh]
     tokens = n_feat + L * n
-    edges[seen, tokens:] = _token_edges(model, state, g[seen])
+    edges[seen, tokens:] = _token_edges(model, state, g(seen))
     edges[fresh, tokens:] = _token_edges(model, state, reads[fresh], read_pos[fresh])
 
     n_nodes = tokens + n + n_logits
@@ -167,8 +178,9 @@ def _token_edges(model, state: PromptState, g: torch.Tensor, positions: torch.Te
     t = torch.einsum("pd,hde,hef->hpf", e_read, block.attn.W_V, block.attn.W_O)  # (H, p, d)
     P = state.patterns[0]  # (H, q, p)
     if positions is None:
-        through_heads = torch.einsum("kqd,hpd->khqp", g, t)
-        return torch.einsum("kpd,pd->kp", g, e) + torch.einsum("hqp,khqp->kp", P, through_heads)
+        k, n, d = g.shape
+        through_heads = (g.reshape(k * n, d) @ t.reshape(-1, d).T).view(k, n, *t.shape[:2])  # (k, q, H, p)
+        return (g * e).sum(-1) + (through_heads * P.transpose(0, 1)).sum((1, 2))
     direct = torch.zeros(len(g), len(e))
     direct[torch.arange(len(g)), positions] = (g * e[positions]).sum(-1)
     return direct + torch.einsum("hkp,khp->kp", P[:, positions], torch.einsum("kd,hpd->khp", g, t))
