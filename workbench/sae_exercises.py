@@ -65,8 +65,11 @@ def check_sae_forward_and_loss(fn) -> bool:
 
 
 def _topk_inputs(generator):
-    # shifted down so that some rows have negative values among their top k: the ReLU must matter
-    return torch.randn(BATCH, D_SAE, generator=generator) - 1.5, K
+    # Rows shifted from mostly negative (negatives in the top k: the ReLU must matter) to mostly
+    # positive (more than k positives per row and per column), so that each mistake below gives its
+    # own wrong answer and earns its own hint.
+    rows = 10
+    return torch.randn(rows, D_SAE, generator=generator) + torch.linspace(-2.5, 2.0, rows)[:, None], K
 
 
 def _topk_without_relu(hidden_pre, k):
