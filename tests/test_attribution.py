@@ -7,7 +7,7 @@ import torch
 
 from workbench import graph as graphs
 from workbench import organisms
-from workbench.attribution import attribute, circuit_tracer_model, graph_from_state
+from workbench.attribution import attribute, circuit_tracer_model, graph_from_state, path_length_profile
 from workbench.clt_training import load_clt
 from workbench.local_replacement import ablation_effects, prompt_state, run_local
 
@@ -44,7 +44,7 @@ def test_every_edge_is_the_measured_effect_of_removing_its_source(setup):
     state = prompt_state(model, clt, tokens)
     graph = graph_from_state(model, clt, state)
     measured = ablation_effects(model, clt, state, graph)
-    targets = torch.cat([torch.arange(graph.n_features), torch.arange(graph.logit_start, graph.n_nodes)])
+    targets = graph.target_nodes()
     predicted = graph.adjacency[targets][:, : graph.logit_start]
     relative = (measured - predicted).abs().max() / predicted.abs().max()
     assert relative <= 1e-4, f"largest edge error {relative:.2e} of the largest edge"
@@ -133,18 +133,15 @@ def test_cross_layer_features_shorten_paths():
     """Notebook 03: over two-hop prompts, the CLT carries less influence on 3-edge paths than the PLT."""
     model, world = organisms.load("facts")
     prompts = [world.two_hop_prompt(city) for city in world.heldout_cities[:20]]
-    share = {}
-    for kind in ("clt", "plt"):
-        clt = load_clt(f"facts_{kind}")
-        profiles = torch.stack([graphs.influence_by_path_length(attribute(model, clt, p), 5) for p in prompts])
-        share[kind] = profiles.mean(0)
-        assert share[kind].sum() == pytest.approx(1.0)
+    share = {kind: path_length_profile(model, load_clt(f"facts_{kind}"), prompts) for kind in ("clt", "plt")}
+    for profile in share.values():
+        assert profile.sum() == pytest.approx(1.0)
     assert share["clt"][2:].sum() < share["plt"][2:].sum()
 
 
 def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
     """Notebook 04: Texas is carried by a combination of broad features, not by one."""
-    from workbench.clt_features import feature_corpus, precision_recall_for
+    from workbench.clt_features import best_node_for, feature_corpus
 
     model, world = organisms.load("facts")
     clt = load_clt("facts_clt")
@@ -153,6 +150,24 @@ def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
     corpus = feature_corpus(model, clt, world)
     texas = world.token_variables(corpus.tokens)["state in play: Texas"]
     kept = pruned.node_mask[: graph.n_features].nonzero().squeeze(1).tolist()
-    precisions = [precision_recall_for(corpus, texas, *graph.active_features[n, [0, 2]].tolist())[0] for n in kept]
+    _, best_precision, _ = best_node_for(graph, corpus, texas, kept)
     assert 10 <= len(kept) <= 60
-    assert max(precisions) < 0.1
+    assert best_precision < 0.1
+
+
+def test_edges_are_exact_through_a_middle_layer(facts_organism):
+    """With three layers, reading vectors pass attention 1 densely (not one-hot): that path is exact too."""
+    from workbench.clt import CLTConfig, CrossLayerTranscoder
+    from workbench.organisms.model import OrganismConfig, build_model
+
+    _, world = facts_organism
+    model = build_model(OrganismConfig(n_layers=3, d_model=32, n_heads=4, d_mlp=64), world.tokenizer)
+    torch.manual_seed(0)
+    clt = CrossLayerTranscoder(CLTConfig(n_layers=3, d_model=32, d_features=16)).requires_grad_(False)
+    clt.b_enc.normal_(0.3, 0.1)
+    state = prompt_state(model, clt, world.two_hop_prompt("Dallas"))
+    graph = graph_from_state(model, clt, state)
+    assert (graph.active_features[:, 0] == 2).any() and (graph.active_features[:, 0] == 0).any()
+    predicted = graph.adjacency[graph.target_nodes()][:, : graph.logit_start]
+    measured = ablation_effects(model, clt, state, graph)
+    assert (measured - predicted).abs().max() <= 1e-4 * predicted.abs().max()

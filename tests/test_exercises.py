@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from workbench import clt_exercises, graph_exercises, sae_exercises, sae_toy, superposition, superposition_exercises
 from workbench.exercises import ExerciseFailed, Mistake, check
 
 
@@ -48,3 +49,39 @@ def test_not_attempted_does_not_fail(capsys):
 
     assert check(stub, reference, make_inputs) is False
     assert "not attempted" in capsys.readouterr().out
+
+
+# --- Every notebook exercise: its reference passes, and each known mistake earns its own hint ----
+
+NOTEBOOK_EXERCISES = {
+    "superposition forward": (superposition_exercises.check_forward, superposition.reconstruct,
+                              superposition_exercises.FORWARD_MISTAKES),
+    "superposition loss": (superposition_exercises.check_loss, superposition.importance_weighted_loss,
+                           superposition_exercises.LOSS_MISTAKES),
+    "feature dimensionality": (superposition_exercises.check_feature_dimensionality, superposition.feature_dimensionality,
+                               superposition_exercises.DIMENSIONALITY_MISTAKES),
+    "sae forward and loss": (sae_exercises.check_sae_forward_and_loss, sae_toy.sae_forward_and_loss,
+                             sae_exercises.FORWARD_MISTAKES),
+    "topk": (sae_exercises.check_topk_activation, sae_toy.topk_activation, sae_exercises.TOPK_MISTAKES),
+    "mmcs": (sae_exercises.check_mmcs, sae_toy.mean_max_cosine_similarity, sae_exercises.MMCS_MISTAKES),
+    "jumprelu": (clt_exercises.check_jumprelu, clt_exercises.jumprelu, clt_exercises.JUMPRELU_MISTAKES),
+    "clt decode": (clt_exercises.check_clt_decode, clt_exercises.clt_decode, clt_exercises.DECODE_MISTAKES),
+    "sparsity penalty": (clt_exercises.check_sparsity_penalty, clt_exercises.sparsity_penalty,
+                         clt_exercises.PENALTY_MISTAKES),
+    "node influence": (graph_exercises.check_node_influence, graph_exercises.node_influence,
+                       graph_exercises.INFLUENCE_MISTAKES),
+    "completeness": (graph_exercises.check_completeness, graph_exercises.completeness,
+                     graph_exercises.COMPLETENESS_MISTAKES),
+    "predicted change": (graph_exercises.check_predicted_change, graph_exercises.predicted_change,
+                         graph_exercises.PREDICTION_MISTAKES),
+}
+
+
+@pytest.mark.parametrize("check_fn, reference_fn, mistakes", NOTEBOOK_EXERCISES.values(), ids=NOTEBOOK_EXERCISES)
+def test_reference_passes_and_each_mistake_earns_its_hint(check_fn, reference_fn, mistakes, capsys):
+    assert check_fn(reference_fn) is True
+    assert "correct" in capsys.readouterr().out
+    for mistake in mistakes:
+        with pytest.raises(ExerciseFailed, match="Probably") as failure:
+            check_fn(mistake.fn)
+        assert mistake.hint in str(failure.value)

@@ -195,11 +195,11 @@ def _credit_features(edges, g, clt: CrossLayerTranscoder, layer: int, active, ac
     _, pos_of, index_of = active.T
     by_position = g.transpose(0, 1).contiguous()  # (n_pos, k, d): one contiguous matrix per position
     for source in range(layer + 1):
-        W = clt.W_dec[source]
-        if layer - source >= W.shape[1] or starts[source] == starts[source + 1]:
+        W = clt.decoder(source, layer)
+        if W is None or starts[source] == starts[source + 1]:
             continue
         columns = slice(starts[source], starts[source + 1])
-        writes = W[index_of[columns], layer - source] * activations[columns, None]  # (s, d)
+        writes = W[index_of[columns]] * activations[columns, None]  # (s, d)
         positions = pos_of[columns]
         blocks = [by_position[p] @ writes[positions == p].T for p in positions.unique_consecutive().tolist()]
         edges[:, columns] += torch.cat(blocks, dim=1)
@@ -227,3 +227,10 @@ def circuit_tracer_model(model, clt: CrossLayerTranscoder):
     if unexpected or any(not key.startswith("transcoders.") for key in missing):
         raise RuntimeError(f"weights did not map onto circuit-tracer's model: missing {missing}, unexpected {unexpected}")
     return replacement
+
+
+def path_length_profile(model, clt: CrossLayerTranscoder, prompts, max_length: int = 5) -> torch.Tensor:
+    """``graph.influence_by_path_length`` averaged over the graphs of ``prompts``: (max_length,)."""
+    from workbench.graph import influence_by_path_length
+
+    return torch.stack([influence_by_path_length(attribute(model, clt, p), max_length) for p in prompts]).mean(0)

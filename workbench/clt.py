@@ -91,6 +91,30 @@ class CrossLayerTranscoder(nn.Module):
 
         return jumprelu.apply(self.pre_activations(x), self.threshold, self.config.bandwidth)
 
+    def encode_layer(self, x: torch.Tensor, layer: int) -> torch.Tensor:
+        """Features of one layer from the residual entering its MLP: (..., d_model) → (..., F)."""
+        from circuit_tracer.transcoder.activation_functions import jumprelu
+
+        pre = x @ self.W_enc[layer].T + self.b_enc[layer]
+        return jumprelu.apply(pre, self.threshold[layer], self.config.bandwidth)
+
+    def decoder(self, source: int, target: int) -> torch.Tensor | None:
+        """W_dec^{source→target} (F, d_model), or None if layer ``source``'s features do not write to ``target``."""
+        W = self.W_dec[source]
+        return W[:, target - source] if 0 <= target - source < W.shape[1] else None
+
+    def decode_layer(self, features: dict[int, torch.Tensor], layer: int, bias: bool = True) -> torch.Tensor:
+        """MLP ``layer``'s reconstruction from the features of every layer up to it (``features[ℓ]``: (..., F)).
+
+        ``bias=False`` leaves out b_dec: what a change in features adds to the output.
+        """
+        out = self.b_dec[layer] if bias else 0
+        for source in range(layer + 1):
+            W = self.decoder(source, layer)
+            if W is not None:
+                out = out + features[source] @ W
+        return out
+
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         """Features (batch, L, F) → reconstructed MLP outputs (batch, L, d)."""
         out = self.b_dec.expand(features.shape[0], -1, -1).clone()

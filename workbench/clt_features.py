@@ -88,12 +88,31 @@ def precision_recall_for(corpus: FeatureCorpus, label: torch.Tensor, layer: int,
     return true_positive / max(fires.sum().item(), 1), true_positive / max(label.sum().item(), 1)
 
 
-def graph_feature_labels(graph, corpus: FeatureCorpus, world=None, min_f1: float = 0.3) -> dict[tuple[int, int], str]:
-    """A label for every feature in ``graph``: the ground-truth variable if one fits (F1 ≥ ``min_f1``), else its top tokens."""
+def best_node_for(graph, corpus: FeatureCorpus, label: torch.Tensor, nodes) -> tuple[int, float, float]:
+    """Among feature ``nodes`` of ``graph``, the one whose feature fires most precisely for ``label``: (node, precision, recall)."""
+    scores = {n: precision_recall_for(corpus, label, *graph.active_features[n, [0, 2]].tolist()) for n in nodes}
+    best = max(scores, key=lambda n: scores[n][0])
+    return best, *scores[best]
+
+
+def graph_feature_labels(graph, corpus: FeatureCorpus, world=None, min_f1: float = 0.3,
+                         scores: bool = True) -> dict[tuple[int, int], str]:
+    """A label for every feature in ``graph``: the ground-truth variable if one fits (F1 ≥ ``min_f1``), else its top tokens.
+
+    ``scores=False`` leaves out the "(F1 …)" note, so that features with the same meaning share a label.
+    """
     features = sorted({(int(l), int(i)) for l, _, i in graph.active_features.tolist()})
     truth = ground_truth_labels(corpus, world, features) if hasattr(world, "token_variables") else {}
     labels = {}
     for feature in features:
         name, f1 = truth.get(feature, ("", 0.0))
-        labels[feature] = f"{name} (F1 {f1:.2f})" if f1 >= min_f1 else f"fires on {token_label(corpus, *feature)}"
+        if f1 < min_f1:
+            labels[feature] = f"fires on {token_label(corpus, *feature)}"
+        else:
+            labels[feature] = f"{name} (F1 {f1:.2f})" if scores else name
     return labels
+
+
+def node_labels(graph, feature_labels: dict[tuple[int, int], str], nodes) -> dict[int, str]:
+    """``feature_labels`` (keyed by layer and index) for the feature ``nodes`` of ``graph``, keyed by node."""
+    return {n: feature_labels[(int(graph.active_features[n, 0]), int(graph.active_features[n, 2]))] for n in nodes}

@@ -115,6 +115,10 @@ class AttributionGraph:
             raise KeyError(f"feature {index} of layer {layer} is not active at position {position}")
         return int(match[0, 0])
 
+    def target_nodes(self) -> torch.Tensor:
+        """The nodes edges lead into, features then logits (errors and tokens have no inputs)."""
+        return torch.cat([torch.arange(self.n_features), torch.arange(self.logit_start, self.n_nodes)])
+
     def logit_weights(self) -> torch.Tensor:
         """Per node: the logit probability for logit nodes, zero elsewhere (what influence is measured against)."""
         weights = torch.zeros(self.n_nodes)

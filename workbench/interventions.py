@@ -95,8 +95,7 @@ def intervene(model, clt: CrossLayerTranscoder, prompt, edits, *,
     def edit_features(resid, hook):
         layer = hook.layer()
         resid_mid[layer] = resid[0]
-        pre = resid[0] @ clt.W_enc[layer].T + clt.b_enc[layer]
-        current = pre * (pre > clt.threshold[layer])
+        current = clt.encode_layer(resid[0], layer)
         edited = current.clone()
         for edit in edits:
             if edit.layer == layer:
@@ -107,11 +106,7 @@ def intervene(model, clt: CrossLayerTranscoder, prompt, edits, *,
     def write_deltas(mlp_out, hook):
         layer = hook.layer()
         out = state.mlp_out[layer][None].clone() if freeze == "direct" else mlp_out
-        for source in range(layer + 1):
-            W = clt.W_dec[source]
-            if layer - source < W.shape[1] and deltas[source].any():
-                out = out + deltas[source] @ W[:, layer - source]
-        return out
+        return out + clt.decode_layer(deltas, layer, bias=False)
 
     hooks = [] if freeze == "none" else freeze_hooks(state, L, scales=freeze == "direct")
     hooks += [(f"blocks.{l}.{INPUT_HOOK}", edit_features) for l in range(L)]
@@ -129,7 +124,7 @@ def predicted_effects(graph, node: int, new_activation: float) -> torch.Tensor:
     """
     if graph.node_kind(node) != "feature":
         raise ValueError(f"node {node} is a {graph.node_kind(node)}, not a feature")
-    targets = torch.cat([torch.arange(graph.n_features), torch.arange(graph.logit_start, graph.n_nodes)])
+    targets = graph.target_nodes()
     activation = graph.activations[node]
     return graph.adjacency[targets, node] * (new_activation - activation) / activation
 

@@ -28,19 +28,11 @@ def replacement_hooks(clt: CrossLayerTranscoder, record: dict | None = None) -> 
     features: dict[int, torch.Tensor] = {} if record is None else record
 
     def encode(resid_mid, hook):
-        layer = hook.layer()
-        pre = resid_mid @ clt.W_enc[layer].T + clt.b_enc[layer]
-        features[layer] = pre * (pre > clt.threshold[layer])
+        features[hook.layer()] = clt.encode_layer(resid_mid, hook.layer())
         return resid_mid
 
     def decode(mlp_out, hook):
-        layer = hook.layer()
-        out = clt.b_dec[layer].expand_as(mlp_out).clone()
-        for source in range(layer + 1):
-            W = clt.W_dec[source]
-            if layer - source < W.shape[1]:
-                out = out + features[source] @ W[:, layer - source]
-        return out
+        return clt.decode_layer(features, hook.layer()).expand_as(mlp_out)
 
     n_layers = clt.config.n_layers
     return [(f"blocks.{l}.{INPUT_HOOK}", encode) for l in range(n_layers)] + [
