@@ -1,6 +1,6 @@
 """How fast is our attribution graph against circuit-tracer's, on CPU, for the same graph? Prints figures.
 
-Goal: ``workbench.attribution.attribute`` at least 5× faster than circuit-tracer's ``attribute`` on
+Goal: ``workbench.circuits.attribute`` at least 5× faster than circuit-tracer's ``attribute`` on
 the course's organisms (CPU, 1 thread), with the same adjacency matrix (max |difference| / max
 |edge| ≤ 1e-4). Both build the full, unpruned graph: circuit-tracer gets no ``max_feature_nodes``.
 
@@ -39,8 +39,8 @@ import warnings
 import torch
 
 from workbench import organisms, runtime
-from workbench.attribution import attribute, circuit_tracer_model
-from workbench.clt_training import CLT_DIR, load_clt
+from workbench.circuits import attribute, circuit_tracer_model
+from workbench.transcoders import load_clt, shipped_path
 from workbench.organisms.couplets import B_POSITION
 
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
@@ -173,7 +173,7 @@ def main() -> None:
 
     setups = {}  # transcoder -> (model, transcoder, circuit-tracer model, headline prompt, 16-token row)
     for name in ("facts_clt", "facts_plt", "couplets_clt", "couplets_plt"):
-        if not (CLT_DIR / f"{name}.safetensors").exists():
+        if not shipped_path(name).exists():
             continue
         model, world = organisms.load(name.split("_")[0])
         clt = load_clt(name)

@@ -7,12 +7,12 @@ plain figure is printed too), and the organism's key
 behaviour kept under replacement (facts: held-out two-hop accuracy ≥ 0.9; couplets: held-out
 rhyme accuracy ≥ 0.95).
 
-For each recipe (``workbench.clt_training.SHIPPED``) and each step count, times
-``train_shipped(name, steps=...)`` with ``time.process_time()`` (1 torch thread, so CPU time ≈ wall
+For each recipe (``workbench.artifacts``, kind "transcoder") and each step count, times
+``artifacts.train(name, steps=...)`` with ``time.process_time()`` (1 torch thread, so CPU time ≈ wall
 time on a quiet machine; CPU time is the steadier figure when other jobs share the cores). That
 includes loading the organism and collecting its MLP activations; the activation collection alone
 is also timed once per recipe. A shorter run is the same recipe with fewer steps: its learning-rate
-decay and sparsity ramp are compressed into those steps, not cut off. Then ``measure`` gives
+decay and sparsity ramp are compressed into those steps, not cut off. Then ``artifacts.evaluate`` gives
 fidelity and behaviours (not timed). One run per cell: training is deterministic, and long.
 
 Run: ``python benchmarks/clt_training_time.py [NAME ...]`` (default facts_clt couplets_clt, about
@@ -25,8 +25,11 @@ import argparse
 import time
 import warnings
 
-from workbench import organisms, runtime
-from workbench.clt_training import SHIPPED, load_clt, measure, organism_activations, train_shipped
+from workbench import artifacts, organisms, runtime
+from workbench.transcoders import load_clt
+from workbench.activations import organism_activations
+
+SHIPPED = {name: artifacts.get(name).recipe for name in artifacts.names("transcoder")}
 
 TOP1_BAR = 0.95
 KEY_BEHAVIOUR = {"facts": ("two_hop_heldout_city", 0.9), "couplets": ("rhyme_accuracy", 0.95)}
@@ -37,7 +40,8 @@ def activation_seconds(name: str) -> float:
     recipe = SHIPPED[name]
     model, world = organisms.load(recipe.organism)
     start = time.process_time()
-    organism_activations(model, world, recipe.train.n_sentences, recipe.train.seed)
+    train = recipe.train_config()
+    organism_activations(model, world, train.n_sentences, train.seed)
     return time.process_time() - start
 
 
@@ -50,9 +54,9 @@ def report(name: str, steps_list: list[int]) -> None:
           f"{behaviour:>20} {'bar':>4} {'≤3 min':>6}  other behaviours")
     for steps in steps_list:
         cpu, wall = time.process_time(), time.perf_counter()
-        clt = train_shipped(name, steps=steps, progress=False)
+        clt = artifacts.train(name, steps=steps, progress=False)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        result = measure(name, clt)
+        result = artifacts.evaluate(name, clt)
         fidelity, behaviours = result["fidelity"], result["behaviour"]
         meets = fidelity["top1_agreement_decided"] >= TOP1_BAR and behaviours[behaviour] >= bar
         others = " ".join(f"{k}={v:.3f}" for k, v in behaviours.items() if k != behaviour)
@@ -60,7 +64,7 @@ def report(name: str, steps_list: list[int]) -> None:
               f"{fidelity['top1_agreement_decided']:>9.3f} {fidelity['kl']:>7.4f} {sum(fidelity['l0']):>6.1f} "
               f"{behaviours[behaviour]:>20.3f} {'yes' if meets else 'no':>4} "
               f"{'yes' if cpu <= CPU_BUDGET_S else 'no':>6}  {others}")
-        if steps == SHIPPED[name].train.steps:
+        if steps == SHIPPED[name].train_config().steps:
             shipped = load_clt(name).state_dict()
             difference = max((value - shipped[key]).abs().max().item() for key, value in clt.state_dict().items())
             print(f"        (the full recipe: max |weight − shipped weight| = {difference:.1e})")
@@ -80,9 +84,9 @@ def main() -> None:
     print(runtime.configure())
     print(f"Bar: top-1 agreement where the organism has decided ≥ {TOP1_BAR} and key behaviour ≥ its bar "
           f"({', '.join(f'{b} ≥ {v}' for b, v in KEY_BEHAVIOUR.values())}); budget {CPU_BUDGET_S / 60:.0f} CPU-min.\n"
-          "CPU s: train_shipped (activations + training). top1 dec.: agreement where the organism has decided.\n")
+          "CPU s: artifacts.train (activations + training). top1 dec.: agreement where the organism has decided.\n")
     for name in args.names[:1] if args.quick else args.names:
-        full = SHIPPED[name].train.steps
+        full = SHIPPED[name].train_config().steps
         report(name, [250, 500] if args.quick else [500, 1000, full])
 
 

@@ -5,11 +5,11 @@ import statistics
 import pytest
 import torch
 
-from workbench import graph as graphs
 from workbench import organisms
-from workbench.attribution import attribute, circuit_tracer_model, graph_from_state, path_length_profile
-from workbench.clt_training import load_clt
-from workbench.local_replacement import ablation_effects, prompt_state, run_local
+from workbench.circuits import graph as graphs
+from workbench.circuits.attribution import attribute, circuit_tracer_model, graph_from_state, path_length_profile
+from workbench.circuits.local_replacement import ablation_effects, prompt_state, run_local
+from workbench.transcoders import load_clt
 
 ORGANISMS = {"facts": "facts_clt", "couplets": "couplets_clt"}
 
@@ -86,7 +86,7 @@ def test_median_completeness_over_the_evaluation_prompts(organism):
 def test_graphs_save_and_load_as_plain_data(setup, tmp_path):
     model, _, clt, tokens = setup
     graph = attribute(model, clt, tokens, name="test")
-    loaded = graphs.load(graphs.save(graph, tmp_path / "g.safetensors"))
+    loaded = graphs.load_graph(graphs.save_graph(graph, tmp_path / "g.safetensors"))
     assert torch.equal(loaded.adjacency, graph.adjacency)
     assert loaded.token_strings == graph.token_strings and loaded.model == graph.model
     assert graphs.scores(loaded) == graphs.scores(graph)
@@ -141,7 +141,7 @@ def test_cross_layer_features_shorten_paths():
 
 def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
     """Notebook 04: Texas is carried by a combination of broad features, not by one."""
-    from workbench.clt_features import best_node_for, feature_corpus
+    from workbench.transcoders.features import best_node_for, feature_corpus
 
     model, world = organisms.load("facts")
     clt = load_clt("facts_clt")
@@ -157,7 +157,7 @@ def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
 
 def test_edges_are_exact_through_a_middle_layer(facts_organism):
     """With three layers, reading vectors pass attention 1 densely (not one-hot): that path is exact too."""
-    from workbench.clt import CLTConfig, CrossLayerTranscoder
+    from workbench.transcoders.model import CLTConfig, CrossLayerTranscoder
     from workbench.organisms.model import OrganismConfig, build_model
 
     _, world = facts_organism

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import clt_exercises
-from workbench.clt import CLTConfig, CrossLayerTranscoder
-from workbench.clt_training import CLTTrainConfig, train_clt
+from workbench.exercises import transcoders as clt_exercises
+from workbench.transcoders.model import CLTConfig, CrossLayerTranscoder
+from workbench.transcoders.training import CLTTrainConfig, train_clt
 
 
 def _random_clt(cross_layer: bool) -> CrossLayerTranscoder:

@@ -3,8 +3,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import clt_exercises, graph_exercises, sae_exercises, sae_toy, superposition, superposition_exercises
-from workbench.exercises import ExerciseFailed, Mistake, check
+from workbench.exercises import graphs as graph_exercises
+from workbench.exercises import saes as sae_exercises
+from workbench.exercises import superposition as superposition_exercises
+from workbench.exercises import transcoders as clt_exercises
+from workbench.exercises.checking import ExerciseFailed, Mistake, check
+from workbench.saes import toy as sae_toy
+from workbench.toys import superposition
 
 
 def reference(x):

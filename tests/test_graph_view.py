@@ -7,10 +7,10 @@ import re
 import pytest
 import torch
 
-from workbench import graph_view
-from workbench.attribution import attribute
-from workbench.clt_training import load_clt
-from workbench.graph import export_neuronpedia, prune
+from workbench.circuits.attribution import attribute
+from workbench.circuits.graph import export_neuronpedia, prune
+from workbench.transcoders import load_clt
+from workbench.viz import graph as graph_view
 
 NODE_TRACES = set(graph_view.KIND_STYLE)
 

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from workbench import graph as graphs
 from workbench import organisms
-from workbench.attribution import attribute
-from workbench.clt_training import load_clt
-from workbench.interventions import FeatureEdit, ablate, intervene, measured_effects, predicted_effects
+from workbench.circuits import graph as graphs
+from workbench.circuits.attribution import attribute
+from workbench.transcoders import load_clt
+from workbench.circuits.interventions import FeatureEdit, ablate, intervene, measured_effects, predicted_effects
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from workbench import lens, organisms
+from workbench import organisms
+from workbench.activations import lens
 
 
 def test_last_depth_of_the_lens_is_the_model_output():
@@ -14,10 +15,6 @@ def test_last_depth_of_the_lens_is_the_model_output():
     lens_log_probs = lens.logit_lens(model, cache)
     assert lens_log_probs.shape == (model.cfg.n_layers + 1, tokens.shape[1], model.cfg.d_vocab)
     torch.testing.assert_close(lens_log_probs[-1], logits[0].log_softmax(-1), atol=1e-5, rtol=1e-5)
-
-
-def test_resid_hook_names():
-    assert lens.resid_hook_names(2) == ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
 
 
 def test_the_two_hop_answer_appears_only_at_the_end_and_the_bridge_never():

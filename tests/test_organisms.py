@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -42,25 +39,3 @@ def test_configs_name_the_bad_field():
 def test_unknown_organism_lists_the_known_ones():
     with pytest.raises(KeyError, match="facts"):
         organisms.get_world("gpt5")
-
-
-def run_cli(*args: str) -> str:
-    """Stdout of ``python -m workbench.organisms ARGS`` in a fresh process."""
-    command = [sys.executable, "-m", "workbench.organisms", *args]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-
-def test_cli_lists_every_organism():
-    out = run_cli("list")
-    assert all(name in out for name in organisms.names())
-
-
-def test_cli_evaluates_facts_as_json():
-    metrics = json.loads(run_cli("evaluate", "facts", "--json"))
-    assert set(metrics) >= {"two_hop_heldout_city", "two_hop_trained", "one_hop_city_state", "one_hop_capital", "state_swap_success"}
-
-
-def test_cli_rebuilds_the_lookback_from_the_checkpoint_config():
-    """The lookback organism loaded from its checkpoint's JSON config keeps its attention mask."""
-    metrics = json.loads(run_cli("evaluate", "couplets_lookback", "--json"))
-    assert metrics["plan_patch_success"] >= 0.9 and metrics["rhyme_accuracy"] >= 0.98

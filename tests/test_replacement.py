@@ -3,9 +3,12 @@
 import pytest
 import torch
 
-from workbench import organisms
-from workbench.clt_training import SHIPPED, load_clt, measure, shipped_metadata, train_shipped
-from workbench.replacement import fidelity, heldout_tokens, replaced
+from workbench import artifacts, organisms
+from workbench.activations import heldout_tokens
+from workbench.circuits import fidelity, replaced
+from workbench.transcoders import load_clt, shipped_metadata
+
+SHIPPED = {name: artifacts.get(name).recipe for name in artifacts.names("transcoder")}
 
 
 @pytest.fixture(scope="module", params=list(SHIPPED))
@@ -74,11 +77,11 @@ def test_replacement_hooks_are_removed_afterwards(facts_organism):
 
 def test_a_short_retrain_is_deterministic_and_already_close():
     """The shipped recipe, shortened: same weights twice, and a replacement that mostly agrees."""
-    first = train_shipped("facts_clt", steps=300, progress=False)
-    second = train_shipped("facts_clt", steps=300, progress=False)
+    first = artifacts.train("facts_clt", steps=300, progress=False)
+    second = artifacts.train("facts_clt", steps=300, progress=False)
     for a, b in zip(first.parameters(), second.parameters()):
         assert torch.equal(a, b)
-    result = measure("facts_clt", first)
+    result = artifacts.evaluate("facts_clt", first)
     assert result["fidelity"]["top1_agreement"] >= 0.9
     assert result["behaviour"]["one_hop_city_state"] >= 0.9
 
@@ -97,7 +100,7 @@ def test_a_transcoder_of_the_wrong_shape_is_refused(facts_organism):
 @pytest.mark.parametrize("organism", ["facts", "couplets"])
 def test_notebook_03_comparisons_of_clt_and_plt(organism):
     """Notebook 03: few dead features; the CLT needs fewer layer-1 features than the PLT."""
-    from workbench.replacement import firing_rates
+    from workbench.circuits import firing_rates
 
     model, world = organisms.load(organism)
     tokens, mask = heldout_tokens(world)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from workbench import feature_matching, sae_lm
+from workbench import activations, artifacts, feature_matching, saes
 
 
 @pytest.fixture(scope="module")
 def shipped_sae():
-    return sae_lm.load_sae("facts_resid1")
+    return saes.load_sae("facts_resid1")
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +25,8 @@ def held_out_tokens(facts_organism):
 def matches(facts_organism, shipped_sae):
     model, world = facts_organism
     tokens = world.tokenize(world.all_sentences)
-    content = sae_lm.content_mask(tokens, model.tokenizer)
-    acts = sae_lm.feature_activations(model, shipped_sae, tokens)
+    content = activations.content_mask(tokens, model.tokenizer)
+    acts = saes.feature_activations(model, shipped_sae, tokens)
     variables = {name: label[content] for name, label in world.token_variables(tokens).items()}
     return feature_matching.match_variables(acts[content], variables)
 
@@ -37,13 +35,13 @@ def matches(facts_organism, shipped_sae):
 
 
 def test_shipped_sae_matches_its_recipe(shipped_sae):
-    recipe = sae_lm.SHIPPED["facts_resid1"].config
+    recipe = artifacts.get("facts_resid1").recipe.lm_sae_config()
     assert shipped_sae.cfg.metadata.hook_name == recipe.hook_name
     assert (shipped_sae.cfg.d_sae, shipped_sae.cfg.k) == (recipe.d_sae, recipe.k)
 
 
 def test_shipped_sae_recovers_the_loss(facts_organism, shipped_sae, held_out_tokens):
-    report = sae_lm.splice_report(facts_organism[0], shipped_sae, held_out_tokens)
+    report = saes.splice_report(facts_organism[0], shipped_sae, held_out_tokens)
     assert report.ce_recovered >= 0.9  # the issue's bar; measured 0.998
     assert report.explained_variance >= 0.95
     assert report.l0 == pytest.approx(shipped_sae.cfg.k)
@@ -51,15 +49,15 @@ def test_shipped_sae_recovers_the_loss(facts_organism, shipped_sae, held_out_tok
 
 
 def test_short_retrain_reaches_the_bar_and_is_deterministic(facts_organism, held_out_tokens):
-    first = sae_lm.train_shipped("facts_resid1", training_tokens=30_000, progress=False)
-    second = sae_lm.train_shipped("facts_resid1", training_tokens=30_000, progress=False)
+    first = artifacts.train("facts_resid1", training_tokens=30_000, progress=False)
+    second = artifacts.train("facts_resid1", training_tokens=30_000, progress=False)
     assert torch.equal(first.W_dec, second.W_dec)
-    assert sae_lm.splice_report(facts_organism[0], first, held_out_tokens).ce_recovered >= 0.9
+    assert saes.splice_report(facts_organism[0], first, held_out_tokens).ce_recovered >= 0.9
 
 
 def test_training_restores_signal_handlers():
     before = signal.getsignal(signal.SIGINT)
-    sae_lm.train_shipped("facts_resid1", training_tokens=2048, progress=False)
+    artifacts.train("facts_resid1", training_tokens=2048, progress=False)
     assert signal.getsignal(signal.SIGINT) is before
 
 
@@ -74,20 +72,15 @@ def test_save_and_load_round_trip(shipped_sae, tmp_path):
 
 def test_unknown_sae_names_are_refused():
     with pytest.raises(FileNotFoundError, match="shipped: .*facts_resid1"):
-        sae_lm.load_sae("gpt2_resid")
+        saes.load_sae("gpt2_resid")
     with pytest.raises(KeyError, match="facts_resid1"):
-        sae_lm.train_shipped("gpt2_resid")
+        artifacts.train("gpt2_resid")
 
 
 @pytest.mark.parametrize("field, value", [("architecture", "gated"), ("k", 0), ("lr", 0.0), ("training_tokens", 10)])
 def test_config_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
-        sae_lm.LMSAEConfig(**{field: value})
-
-
-def test_cli_lists_shipped_saes():
-    result = subprocess.run([sys.executable, "-m", "workbench.sae_lm", "list"], capture_output=True, text=True, check=True)
-    assert "facts_resid1: facts" in result.stdout
+        saes.LMSAEConfig(**{field: value})
 
 
 # --- ground truth ----------------------------------------------------------------------------------
@@ -136,7 +129,7 @@ def test_dashboard_ranks_contexts_and_logits(facts_organism, shipped_sae, matche
     model, world = facts_organism
     tokens = world.tokenize(world.all_sentences)
     feature = matches["state in play: Texas"].feature
-    dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, feature, n_contexts=5)
+    dashboard = saes.feature_dashboard(model, shipped_sae, tokens, feature, n_contexts=5)
     peaks = [max(values) for values in dashboard.context_values]
     assert peaks == sorted(peaks, reverse=True) and len(peaks) == 5
     assert max(dashboard.nonzero_activations) == pytest.approx(peaks[0])
@@ -145,7 +138,7 @@ def test_dashboard_ranks_contexts_and_logits(facts_organism, shipped_sae, matche
     assert all("<" not in word for word, _ in dashboard.promoted + dashboard.suppressed)
     assert all(len(c) == len(v) for c, v in zip(dashboard.contexts, dashboard.context_values))
     with pytest.raises(IndexError, match="512 features"):
-        sae_lm.feature_dashboard(model, shipped_sae, tokens, 512)
+        saes.feature_dashboard(model, shipped_sae, tokens, 512)
 
 
 def test_texas_dashboard_looks_cleaner_than_its_precision(facts_organism, shipped_sae, matches):
@@ -153,7 +146,7 @@ def test_texas_dashboard_looks_cleaner_than_its_precision(facts_organism, shippe
     model, world = facts_organism
     tokens = world.tokenize(world.all_sentences)
     match = matches["city in state: Texas"]
-    dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, match.feature, n_contexts=8)
+    dashboard = saes.feature_dashboard(model, shipped_sae, tokens, match.feature, n_contexts=8)
     texas_words = {"Texas", *(c for c in world.cities if world.state_of[c] == "Texas")}
     assert all(texas_words & set(context) for context in dashboard.contexts)
     assert match.precision < 0.3
@@ -164,13 +157,13 @@ def test_texas_latents_promote_what_the_notebook_says(facts_organism, shipped_sa
     a New York latent by its dashboard (Albany first) and fires at the answer position of many states."""
     model, world = facts_organism
     tokens = world.tokenize(world.all_sentences)
-    city = sae_lm.feature_dashboard(model, shipped_sae, tokens, matches["city in state: Texas"].feature)
+    city = saes.feature_dashboard(model, shipped_sae, tokens, matches["city in state: Texas"].feature)
     assert {word for word, _ in city.promoted[:2]} == {"Texas", "Austin"}
     in_play = matches["state in play: Texas"]
-    dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, in_play.feature)
+    dashboard = saes.feature_dashboard(model, shipped_sae, tokens, in_play.feature)
     assert dashboard.promoted[0][0] == "Albany"
-    content = sae_lm.content_mask(tokens, model.tokenizer)
-    fires = sae_lm.feature_activations(model, shipped_sae, tokens)[content][:, in_play.feature] > 0
+    content = activations.content_mask(tokens, model.tokenizer)
+    fires = saes.feature_activations(model, shipped_sae, tokens)[content][:, in_play.feature] > 0
     states = [s for s in world.states if (world.token_variables(tokens)[f"state in play: {s}"][content] & fires).any()]
     assert len(states) >= 8 and "Texas" in states  # the notebook says ten
 
@@ -179,7 +172,7 @@ def test_question_latent_reads_the_capital_prompt(facts_organism, shipped_sae, m
     """Notebook 02: every top context of the "asks for a capital" latent is "The capital of the …"."""
     model, world = facts_organism
     tokens = world.tokenize(world.all_sentences)
-    dashboard = sae_lm.feature_dashboard(model, shipped_sae, tokens, matches["asks for a capital"].feature)
+    dashboard = saes.feature_dashboard(model, shipped_sae, tokens, matches["asks for a capital"].feature)
     assert all(context[:3] == ["The", "capital", "of"] for context in dashboard.contexts)
 
 
@@ -189,4 +182,4 @@ def test_city_variables_match_worst_and_many_latents_are_dead(facts_organism, sh
     families = feature_matching.family_summary(matches, world.variable_family)
     assert families["city in state"]["f1"] < 0.3
     assert families["city in state"]["f1"] == min(row["f1"] for row in families.values())
-    assert 0.3 <= sae_lm.splice_report(facts_organism[0], shipped_sae, held_out_tokens).dead_fraction <= 0.5
+    assert 0.3 <= saes.splice_report(facts_organism[0], shipped_sae, held_out_tokens).dead_fraction <= 0.5

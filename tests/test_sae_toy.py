@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import sae_exercises, sae_toy
+from workbench.exercises import saes as sae_exercises
+from workbench.saes import toy as sae_toy
 
 
 @pytest.fixture(scope="module")

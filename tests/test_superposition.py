@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from workbench import superposition, superposition_exercises
-from workbench.exercises import ExerciseFailed
+from workbench.exercises import superposition as superposition_exercises
+from workbench.exercises.checking import ExerciseFailed
+from workbench.toys import superposition
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +229,7 @@ def test_stub_is_reported_as_not_attempted(capsys):
 
 
 def test_figures_draw_what_they_are_given(relu_models, phase_models, sweep_models):
-    from workbench import superposition_plots
+    from workbench.viz import superposition as superposition_plots
 
     W = relu_models.W[:3]
     assert len(superposition_plots.feature_directions(W, ["a", "b", "c"]).data) == 3 * 5
@@ -253,7 +254,7 @@ def test_figures_draw_what_they_are_given(relu_models, phase_models, sweep_model
 
 
 def test_sparsity_explorer_redraws_on_slider_move(relu_models, capsys):
-    from workbench import superposition_plots
+    from workbench.viz import superposition as superposition_plots
 
     explorer = superposition_plots.sparsity_explorer(relu_models.W, superposition.SPARSITY_SWEEP)
     slider = explorer.children[0]

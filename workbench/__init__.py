@@ -1,7 +1,14 @@
 """workbench: a CPU-only, offline lab bench for mechanistic interpretability.
 
-Importing the package is cheap: submodules that pull in torch, transformer-lens or sae-lens are
-loaded only when first used (``workbench.organisms``, ``workbench.superposition``, ...).
+One subpackage per stage of the pipeline the course walks along:
+
+    organisms (world + model) → activations → saes, transcoders → circuits (replacement model,
+    attribution graph, interventions)
+
+beside ``toys`` (toy models of superposition), ``viz`` (figures and widgets), ``exercises`` (the
+notebooks' checks), ``hooks`` (every hook name) and ``artifacts`` (everything shipped, one command
+line). Importing the package is cheap: a subpackage, and the torch, transformer-lens or sae-lens
+it needs, loads when first used, so a notebook opens with ``from workbench import organisms, viz``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     model = workbench.organisms.train("facts")           # reproduces the shipped checkpoint
     metrics = workbench.organisms.evaluate("facts")      # the behaviours, measured
 
-From the command line: ``python -m workbench.organisms list | train NAME | evaluate NAME --json``.
+From the command line: ``python -m workbench.artifacts list | train NAME | evaluate NAME --json``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def load(name: str, device: str = "cpu"):
     the_world = get_world(name)
     path = checkpoint_path(name)
     if not path.exists():
-        raise FileNotFoundError(f"no shipped checkpoint for {name!r} at {path}; run `python -m workbench.organisms train {name}`")
+        raise FileNotFoundError(f"no shipped checkpoint for {name!r} at {path}; run `python -m workbench.artifacts train {name}`")
     return load_checkpoint(path, the_world.tokenizer, device), the_world
 
 

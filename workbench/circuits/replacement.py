@@ -1,0 +1,102 @@
+"""The replacement model: an organism whose MLPs are all replaced by a transcoder, attention untouched.
+
+Inside ``with replaced(model, clt):`` every forward pass of ``model`` computes the transcoder's
+features from the residual stream entering each MLP (``blocks.ℓ.hook_resid_mid``) and writes the
+transcoder's reconstruction in place of each MLP output (``blocks.ℓ.hook_mlp_out``). A cross-layer
+feature's writes to later layers are summed in there too. Nothing else changes, so the organisms'
+own behaviour measures (``world.evaluate(model)``) run unchanged on the replacement model.
+
+``fidelity`` compares the replacement with the original on held-out text: how often the top
+next-token prediction agrees, and the mean KL divergence of the replacement from the original.
+Agreement is also counted where the original has decided (its top two tokens differ by at least
+``DECIDED_GAP`` in probability): where the world itself makes a free choice (which subject, which
+verb) the original spreads its probability evenly, and which near-equal token wins is noise.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from workbench import hooks
+from workbench.transcoders.model import CrossLayerTranscoder
+
+
+def replacement_hooks(clt: CrossLayerTranscoder, record: dict | None = None) -> list[tuple[str, callable]]:
+    """Forward hooks that run ``clt`` in place of every MLP; ``record[layer]`` receives the features."""
+    features: dict[int, torch.Tensor] = {} if record is None else record
+
+    def encode(resid_mid, hook):
+        features[hook.layer()] = clt.encode_layer(resid_mid, hook.layer())
+        return resid_mid
+
+    def decode(mlp_out, hook):
+        return clt.decode_layer(features, hook.layer()).expand_as(mlp_out)
+
+    n_layers = clt.config.n_layers
+    return [(name, encode) for name in hooks.transcoder_inputs(n_layers)] + [
+        (name, decode) for name in hooks.transcoder_outputs(n_layers)
+    ]
+
+
+def check_fits(model, clt: CrossLayerTranscoder) -> None:
+    """Refuse a transcoder whose shape does not match the model's."""
+    if (clt.config.n_layers, clt.config.d_model) != (model.cfg.n_layers, model.cfg.d_model):
+        raise ValueError(
+            f"transcoder of {clt.config.n_layers} layers × d_model {clt.config.d_model} does not fit a model of "
+            f"{model.cfg.n_layers} layers × d_model {model.cfg.d_model}"
+        )
+
+
+@contextmanager
+def replaced(model, clt: CrossLayerTranscoder, record: dict | None = None):
+    """Within this block, ``model`` is its replacement model (hooks removed on exit)."""
+    check_fits(model, clt)
+    with torch.no_grad(), model.hooks(fwd_hooks=replacement_hooks(clt, record)):
+        yield model
+
+
+DECIDED_GAP = 0.05  # below this, the original's top choice is a near tie (the world's free choices)
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How closely the replacement model follows the original on held-out text."""
+
+    top1_agreement: float  # fraction of next-token predictions (argmax) that agree
+    top1_agreement_decided: float  # the same, where the original's top two differ by ≥ DECIDED_GAP in probability
+    kl: float  # mean KL(original ‖ replacement) per token, in nats
+    l0: tuple[float, ...]  # mean active features per token, per layer
+    n_tokens: int
+
+
+@torch.no_grad()
+def fidelity(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, mask: torch.Tensor) -> Fidelity:
+    """Compare next-token predictions of ``model`` and its replacement at the ``mask`` positions."""
+    clean = model(tokens).log_softmax(-1)
+    top2 = clean.exp().topk(2, dim=-1).values
+    decided = mask.bool() & (top2[..., 0] - top2[..., 1] >= DECIDED_GAP)
+    record: dict[int, torch.Tensor] = {}
+    with replaced(model, clt, record):
+        replacement = model(tokens).log_softmax(-1)
+    mask = mask.bool()
+    agreement = clean.argmax(-1).eq(replacement.argmax(-1))
+    agree, agree_decided = agreement[mask].float().mean(), agreement[decided].float().mean()
+    kl = (clean.exp() * (clean - replacement)).sum(-1)[mask].mean()
+    l0 = tuple(float((record[l] > 0).float().sum(-1)[mask].mean()) for l in sorted(record))
+    return Fidelity(float(agree), float(agree_decided), float(kl), l0, int(mask.sum()))
+
+
+@torch.no_grad()
+def firing_rates(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """How often each feature fires in the replacement model at the ``mask`` positions: (n_layers, F).
+
+    A feature with rate 0 on held-out text is dead: it costs parameters and explains nothing.
+    """
+    record: dict[int, torch.Tensor] = {}
+    with replaced(model, clt, record):
+        model(tokens)
+    mask = mask.bool()
+    return torch.stack([(record[l][mask] > 0).float().mean(0) for l in sorted(record)])

@@ -1,0 +1,26 @@
+"""Stage 3b: transcoders, per-layer and cross-layer (Ameisen, Lindsey et al. 2025).
+
+``model`` (the JumpReLU transcoder in circuit-tracer's layout), ``training`` (the paper's loss),
+``loading`` (safetensors + JSON; the shipped ones), ``features`` (activations over a corpus,
+top contexts, labels from ground truth).
+"""
+
+from workbench.lazy import namespace
+
+EXPORTS = {
+    "model": [
+        "CLTConfig", "CrossLayerTranscoder"
+    ],
+    "training": [
+        "CLTTrainConfig", "clt_loss", "train_clt"
+    ],
+    "loading": [
+        "CHECKPOINT_DIR", "save_clt", "shipped_path", "load_clt", "shipped_metadata"
+    ],
+    "features": [
+        "FeatureCorpus", "feature_corpus", "top_contexts", "token_label", "ground_truth_labels",
+        "precision_recall_for", "best_node_for", "graph_feature_labels", "node_labels"
+    ],
+}
+
+__getattr__, __dir__ = namespace(__name__, EXPORTS)

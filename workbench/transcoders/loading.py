@@ -1,0 +1,56 @@
+"""Saving and loading transcoders: safetensors weights beside a JSON record, never a pickle.
+
+A transcoder is stored as ``NAME.safetensors`` (its parameters) and ``NAME.json`` (its
+``CLTConfig`` and a free-form ``metadata`` record: the recipe it was trained with, what it
+measured). The ones the course ships live in ``workbench/transcoders/checkpoints/``; the artifact
+registry (``workbench.artifacts``) knows how each was trained.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from workbench.transcoders.model import CLTConfig, CrossLayerTranscoder
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+
+def save_clt(clt: CrossLayerTranscoder, path, metadata: dict | None = None) -> Path:
+    """Write ``path`` (.safetensors: weights) and its .json (shape and ``metadata``)."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in clt.state_dict().items()}, str(path))
+    path.chmod(0o644)
+    record = {"config": asdict(clt.config), "metadata": metadata or {}}
+    path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def shipped_path(name: str) -> Path:
+    return CHECKPOINT_DIR / f"{name}.safetensors"
+
+
+def load_clt(name_or_path) -> CrossLayerTranscoder:
+    """A shipped transcoder by name (``facts_clt``) or one saved with ``save_clt`` (never unpickles)."""
+    from safetensors.torch import load_file
+
+    path = Path(name_or_path)
+    if path.suffix != ".safetensors":
+        path = shipped_path(str(name_or_path))
+    if not path.exists():
+        shipped = sorted(p.stem for p in CHECKPOINT_DIR.glob("*.safetensors"))
+        raise FileNotFoundError(f"no transcoder at {path}; shipped: {', '.join(shipped) or 'none'}")
+    record = json.loads(path.with_suffix(".json").read_text())
+    clt = CrossLayerTranscoder(CLTConfig(**record["config"]))
+    clt.load_state_dict(load_file(str(path)))
+    clt.eval()
+    return clt.requires_grad_(False)  # for analysis: no autograd bookkeeping in graphs and interventions
+
+
+def shipped_metadata(name: str) -> dict:
+    """What was measured when shipped transcoder ``name`` was trained (fidelity, behaviours, time)."""
+    return json.loads(shipped_path(name).with_suffix(".json").read_text())["metadata"]
