@@ -12,8 +12,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# workbench/lab.py adds what this user and machine need (--allow-root, --no-browser);
+# LAB_ARGS go on to Jupyter, e.g. make lab LAB_ARGS="--port 8890".
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python -m workbench.lab $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
