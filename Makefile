@@ -17,8 +17,11 @@ $(STAMP): requirements.txt pyproject.toml
 lab: $(STAMP)
 	$(BIN)/python -m workbench.lab $(LAB_ARGS)
 
+# Two workers, one torch thread each (workbench.runtime): both cores of the CI machine, notebooks first.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Notebooks are committed without outputs (plotly and circuitsvis inline megabytes of JS).
 clear-outputs: $(STAMP)

@@ -67,8 +67,20 @@ def facts_organism():
     return organisms.load("facts")
 
 
-def record_notebook_time(name: str, seconds: float) -> None:
-    NOTEBOOK_TIMES[name] = seconds
+NOTEBOOK_SECONDS = "notebook_seconds"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the notebooks first: they are the longest tests, and two workers balance best when long work starts early."""
+    items.sort(key=lambda item: "test_notebooks.py" not in item.nodeid)
+
+
+def pytest_runtest_logreport(report):
+    """Collect notebook wall times from the reports (which xdist workers send back to the controller)."""
+    if report.when == "call":
+        for name, value in report.user_properties:
+            if name == NOTEBOOK_SECONDS:
+                NOTEBOOK_TIMES[report.nodeid.split("[")[-1].rstrip("]")] = value
 
 
 def pytest_terminal_summary(terminalreporter):
