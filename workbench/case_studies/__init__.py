@@ -15,7 +15,8 @@ EXPORTS = {
     "multihop": [
         "GROUPS", "QUESTION_FIRE_RATE", "answer_features", "Supernodes", "find_supernodes", "group_truth",
         "scale_edits", "edited_forward", "intervention_table", "intervention_rates", "swap_rates",
-        "through_share", "shortcut_shares", "link_strengths",
+        "through_share", "shortcut_shares", "link_strengths", "answer_graph", "Edited", "trained_cities",
+        "table_text", "rates_text",
     ],
 }
 

@@ -400,3 +400,30 @@ def link_strengths(supernodes: Supernodes) -> dict[str, float]:
         "state in play → capital": link("state in play", "answer"),
         "city → capital": link("city", "answer"),
     }
+
+
+# ---- helpers for the notebook -------------------------------------------------------------------
+def trained_cities(world) -> list[str]:
+    """One city per state whose two-hop sentence was trained (the first that is no state's capital)."""
+    capitals, chosen = set(world.capital_of.values()), {}
+    for city in world.trained_two_hop_cities:
+        if city not in capitals:
+            chosen.setdefault(world.state_of[city], city)
+    return [chosen[state] for state in world.states if state in chosen]
+
+
+def table_text(rows: list[dict]) -> str:
+    """``intervention_table``'s rows as plain text: predicted → measured change of each reading, then the top outputs."""
+    lines = []
+    for row in rows:
+        changes = "  ".join(f"{name} {row['predicted'][name]:+.1f}→{row['measured'][name]:+.1f}" for name in row["predicted"])
+        top = ", ".join(f"{token} {p:.2f}" for token, p in row["top"])
+        lines.append(f"{row['group']:>18} ×{row['factor']:+.0f} frozen {row['frozen']:9} | {changes} | top: {top}")
+    return "\n".join(lines)
+
+
+def rates_text(rates: dict) -> str:
+    """``intervention_rates`` as plain text, one line per (group, factor, frozen)."""
+    return "\n".join(f"{group:>18} ×{factor:+.0f} frozen {frozen:9} capital on top {r['capital']:.2f}  state on top "
+                     f"{r['state']:.2f}  capital p / clean (median) {r['capital_prob_ratio']:.3f}  (n={r['n']})"
+                     for (group, factor, frozen), r in rates.items())
