@@ -22,7 +22,9 @@ def run_cli(*args: str) -> str:
 def test_every_shipped_thing_is_registered():
     assert set(artifacts.names("organism")) == set(organisms.names())
     assert artifacts.names("sae") == ["facts_resid1"]
-    assert set(artifacts.names("transcoder")) == {"facts_clt", "facts_plt", "couplets_clt", "couplets_plt"}
+    assert set(artifacts.names("transcoder")) == {
+        "facts_clt", "facts_plt", "facts_heldout_states_clt", "couplets_clt", "couplets_plt"
+    }
     for name in artifacts.names():
         artifact = artifacts.get(name)
         assert artifact.paths and all(path.exists() for path in artifact.paths), name

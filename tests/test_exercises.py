@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from workbench.exercises import graphs as graph_exercises
+from workbench.exercises import multihop as multihop_exercises
 from workbench.exercises import saes as sae_exercises
 from workbench.exercises import superposition as superposition_exercises
 from workbench.exercises import transcoders as clt_exercises
@@ -79,6 +80,11 @@ NOTEBOOK_EXERCISES = {
                      graph_exercises.COMPLETENESS_MISTAKES),
     "predicted change": (graph_exercises.check_predicted_change, graph_exercises.predicted_change,
                          graph_exercises.PREDICTION_MISTAKES),
+    "group prediction": (multihop_exercises.check_group_prediction, multihop_exercises.predicted_group_change,
+                         multihop_exercises.GROUP_PREDICTION_MISTAKES),
+    "swap edit": (multihop_exercises.check_swap_edit, multihop_exercises.swap_edit, multihop_exercises.SWAP_MISTAKES),
+    "through share": (multihop_exercises.check_through_share, multihop_exercises.through_share,
+                      multihop_exercises.THROUGH_MISTAKES),
 }
 
 

@@ -102,6 +102,9 @@ def _registry() -> dict[str, Artifact]:
     transcoders = {
         "facts_clt": TranscoderRecipe("facts", cross_layer=True),
         "facts_plt": TranscoderRecipe("facts", cross_layer=False),
+        # Same recipe as facts_clt, on the organism with whole states held out of two-hop training
+        # (notebook 05: where composition fails).
+        "facts_heldout_states_clt": TranscoderRecipe("facts_heldout_states", cross_layer=True),
         "couplets_clt": TranscoderRecipe("couplets", cross_layer=True),
         "couplets_plt": TranscoderRecipe("couplets", cross_layer=False),
     }
