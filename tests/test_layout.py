@@ -8,6 +8,7 @@ Imports inside functions count: a lazy import is still a dependency.
 from __future__ import annotations
 
 import ast
+import re
 import importlib
 from pathlib import Path
 
@@ -87,3 +88,10 @@ def test_no_flat_prefixes_left():
     prefixes = {p.stem.split("_")[0] for p in PACKAGE.glob("*_*.py")}
     shared = {prefix for prefix in prefixes if len(list(PACKAGE.glob(f"{prefix}_*.py"))) > 1}
     assert not shared, f"modules sharing a prefix at the package root: {shared}"
+
+
+def test_hook_names_are_spelled_only_in_hooks():
+    """Every place in a model is named through ``workbench.hooks`` (TransformerLens's vocabulary), never rebuilt."""
+    spelled = [f"{module_name(path)}: {line.strip()}" for path in MODULES if path.name != "hooks.py"
+               for line in path.read_text().splitlines() if re.search(r"""f?["']blocks\.""", line)]
+    assert not spelled, "hook names built outside workbench.hooks:\n" + "\n".join(spelled)

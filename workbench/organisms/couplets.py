@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from workbench import hooks
 from workbench.organisms import couplets_data as data
 from workbench.organisms.model import OrganismConfig
 from workbench.organisms.training import TrainConfig
@@ -223,7 +224,7 @@ class CoupletsWorld(World):
 
     def plan_hook(self, model) -> str:
         """Where the plan is read, patched and probed: the residual entering the last layer."""
-        return f"blocks.{model.cfg.n_layers - 1}.hook_resid_pre"
+        return hooks.resid_pre(model.cfg.n_layers - 1)
 
     def newline_residuals(self, model, prompts: list[str], hook_name: str):
         """Residual at ``hook_name`` at the ``<nl>`` position of each prompt: (n_prompts, d_model)."""

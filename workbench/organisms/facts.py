@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from workbench import hooks
 from workbench.organisms.facts_data import STATES
 from workbench.organisms.model import OrganismConfig
 from workbench.organisms.training import TrainConfig
@@ -34,7 +35,7 @@ MIX = {"city_in": 0.3, "containing": 0.2, "capital": 0.2, "two_hop": 0.3}
 # the last position of the two-hop prompt ("is"). Block 0's attention brings the city there and
 # its MLP looks up the state; block 1 maps state to capital. (At the city's own position the same
 # swap fails: by layer 1 the answer no longer reads from there.)
-STATE_SWAP_HOOK = "blocks.1.hook_resid_pre"
+STATE_SWAP_HOOK = hooks.resid_pre(1)
 STATE_SWAP_POSITION = -1
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from workbench import hooks
 from workbench.config_checks import positive_ints
 
 
@@ -87,7 +88,7 @@ def build_model(config: OrganismConfig, tokenizer, device: str = "cpu"):
         model = HookedTransformer(hooked_config(config, len(tokenizer), device), tokenizer=tokenizer)
     if config.lookback is not None:
         for layer in range(config.n_layers):
-            model.add_perma_hook(f"blocks.{layer}.attn.hook_attn_scores", lookback_mask_hook(config.lookback))
+            model.add_perma_hook(hooks.attn_scores(layer), lookback_mask_hook(config.lookback))
     model.eval()
     return model
 
