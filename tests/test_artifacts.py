@@ -22,7 +22,8 @@ def run_cli(*args: str) -> str:
 def test_every_shipped_thing_is_registered():
     assert set(artifacts.names("organism")) == set(organisms.names())
     assert artifacts.names("sae") == ["facts_resid1"]
-    assert set(artifacts.names("transcoder")) == {"facts_clt", "facts_plt", "couplets_clt", "couplets_plt"}
+    assert set(artifacts.names("transcoder")) == {"facts_clt", "facts_plt", "couplets_clt", "couplets_plt",
+                                                   "couplets_lookback_clt", "couplets_control_clt"}
     for name in artifacts.names():
         artifact = artifacts.get(name)
         assert artifact.paths and all(path.exists() for path in artifact.paths), name
