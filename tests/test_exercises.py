@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from workbench.exercises import graphs as graph_exercises
+from workbench.exercises import planning as planning_exercises
 from workbench.exercises import saes as sae_exercises
 from workbench.exercises import superposition as superposition_exercises
 from workbench.exercises import transcoders as clt_exercises
@@ -79,6 +80,11 @@ NOTEBOOK_EXERCISES = {
                      graph_exercises.COMPLETENESS_MISTAKES),
     "predicted change": (graph_exercises.check_predicted_change, graph_exercises.predicted_change,
                          graph_exercises.PREDICTION_MISTAKES),
+    "label f1": (planning_exercises.check_label_f1, planning_exercises.label_f1, planning_exercises.LABEL_MISTAKES),
+    "clamp delta": (planning_exercises.check_clamp_delta, planning_exercises.clamp_delta,
+                    planning_exercises.CLAMP_MISTAKES),
+    "mean difference": (planning_exercises.check_mean_difference, planning_exercises.mean_difference,
+                        planning_exercises.DIRECTION_MISTAKES),
 }
 
 

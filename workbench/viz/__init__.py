@@ -26,6 +26,9 @@ EXPORTS = {
         "KIND_STYLE", "WIDTH_BUCKETS", "FADED", "SupernodeGraph", "group_features", "supernode_graph",
         "node_positions", "graph_figure", "strongest_edges", "graph_explorer"
     ],
+    "planning": [
+        "ORGANISM_COLORS", "position_profile_figure"
+    ],
 }
 
 __getattr__, __dir__ = namespace(__name__, EXPORTS)
