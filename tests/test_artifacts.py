@@ -23,7 +23,8 @@ def test_every_shipped_thing_is_registered():
     assert set(artifacts.names("organism")) == set(organisms.names())
     assert artifacts.names("sae") == ["facts_resid1"]
     assert set(artifacts.names("transcoder")) == {
-        "facts_clt", "facts_plt", "facts_heldout_states_clt", "couplets_clt", "couplets_plt"
+        "facts_clt", "facts_plt", "facts_heldout_states_clt", "couplets_clt", "couplets_plt",
+        "couplets_lookback_clt", "couplets_control_clt",
     }
     for name in artifacts.names():
         artifact = artifacts.get(name)

@@ -5,6 +5,7 @@ import torch
 
 from workbench.exercises import graphs as graph_exercises
 from workbench.exercises import multihop as multihop_exercises
+from workbench.exercises import planning as planning_exercises
 from workbench.exercises import saes as sae_exercises
 from workbench.exercises import superposition as superposition_exercises
 from workbench.exercises import transcoders as clt_exercises
@@ -85,6 +86,11 @@ NOTEBOOK_EXERCISES = {
     "swap edit": (multihop_exercises.check_swap_edit, multihop_exercises.swap_edit, multihop_exercises.SWAP_MISTAKES),
     "through share": (multihop_exercises.check_through_share, multihop_exercises.through_share,
                       multihop_exercises.THROUGH_MISTAKES),
+    "label f1": (planning_exercises.check_label_f1, planning_exercises.label_f1, planning_exercises.LABEL_MISTAKES),
+    "clamp delta": (planning_exercises.check_clamp_delta, planning_exercises.clamp_delta,
+                    planning_exercises.CLAMP_MISTAKES),
+    "mean difference": (planning_exercises.check_mean_difference, planning_exercises.mean_difference,
+                        planning_exercises.DIRECTION_MISTAKES),
 }
 
 

@@ -107,6 +107,8 @@ def _registry() -> dict[str, Artifact]:
         "facts_heldout_states_clt": TranscoderRecipe("facts_heldout_states", cross_layer=True),
         "couplets_clt": TranscoderRecipe("couplets", cross_layer=True),
         "couplets_plt": TranscoderRecipe("couplets", cross_layer=False),
+        "couplets_lookback_clt": TranscoderRecipe("couplets_lookback", cross_layer=True),
+        "couplets_control_clt": TranscoderRecipe("couplets_control", cross_layer=True),
     }
     artifacts.update({name: Artifact(name, "sae", recipe.organism, recipe) for name, recipe in saes.items()})
     artifacts.update({name: Artifact(name, "transcoder", recipe.organism, recipe) for name, recipe in transcoders.items()})

@@ -1,12 +1,14 @@
-"""Stage 5: case studies, the papers' investigations redone on the organisms with their ground truth.
+"""Stage 5: case studies of "On the Biology of a Large Language Model" (Lindsey et al. 2025) on the organisms.
 
-``multihop`` ("the capital of the state containing Dallas is" → Austin, after Lindsey et al. 2025,
-"On the Biology of a Large Language Model", §4): supernodes found by code and checked against the
-world, predicted-then-measured interventions over every city, cross-prompt swaps over every pair,
-and the share of influence that passes through the state.
+``multihop`` (notebook 05, "the capital of the state containing Dallas is" → Austin): supernodes
+found by code and checked against the world, predicted-then-measured interventions over every city,
+cross-prompt swaps over every pair, and the share of influence that passes through the state.
 
-Every function takes the organism, its world and its transcoder: no city, state or feature index
-is written into them.
+``planning`` (notebook 06): the rhyme word of line 2 planned at the newline, found by its
+features, suppressed and replaced.
+
+Every function takes the organism, its world and its transcoder: no city, state, word or feature
+index is written into them.
 """
 
 from workbench.lazy import namespace
@@ -17,6 +19,14 @@ EXPORTS = {
         "scale_edits", "edited_forward", "intervention_table", "intervention_rates", "swap_rates",
         "through_share", "shortcut_shares", "link_strengths", "answer_graph", "Edited", "trained_cities",
         "table_text", "rates_text",
+    ],
+    "planning": [
+        "LABEL_KINDS", "PLANNED", "MIN_F1", "PLAN_KINDS", "INJECTION_SCALE", "corpus_cases", "heldout_cases", "newline_features", "ground_truth",
+        "NewlineLabels", "label_newline_features", "line_two_prompt", "newline_feature_influence", "newline_share",
+        "rhyme_word_graph", "planned_word_share", "clamp_hooks", "plan_features", "plan_edit", "write_line_two",
+        "generate_with_edit", "ending_kind",
+        "well_formed", "EditOutcome", "suppress", "injection_cases", "inject", "first_word_follows", "sweep_cases",
+        "injection_by_position", "rewrite_comparison", "planning_table"
     ],
 }
 

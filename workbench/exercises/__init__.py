@@ -1,6 +1,6 @@
 """The notebooks' exercises: each ``check_*`` runs the learner's function against the reference and
 names the likely mistake. One module per notebook: ``superposition`` (01), ``saes`` (02),
-``transcoders`` (03), ``graphs`` (04), ``multihop`` (05).
+``transcoders`` (03), ``graphs`` (04), ``multihop`` (05), ``planning`` (06).
 """
 
 from workbench.lazy import namespace
@@ -23,6 +23,9 @@ EXPORTS = {
     ],
     "multihop": [
         "check_group_prediction", "check_swap_edit", "check_through_share"
+    ],
+    "planning": [
+        "check_label_f1", "check_clamp_delta", "check_mean_difference"
     ],
 }
 

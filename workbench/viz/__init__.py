@@ -26,8 +26,11 @@ EXPORTS = {
         "KIND_STYLE", "WIDTH_BUCKETS", "FADED", "SupernodeGraph", "group_features", "supernode_graph",
         "node_positions", "graph_figure", "strongest_edges", "graph_explorer"
     ],
-    "case_studies": [
+    "multihop": [
         "swap_heatmap", "share_histogram"
+    ],
+    "planning": [
+        "ORGANISM_COLORS", "position_profile_figure"
     ],
 }
 
