@@ -23,6 +23,7 @@ STAGES = {
     "saes": 3,
     "transcoders": 3,
     "circuits": 4,
+    "steering": 5,
     "viz": 10,
     "exercises": 10,
     "artifacts": 11,
