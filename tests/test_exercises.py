@@ -5,6 +5,7 @@ import torch
 
 from workbench.exercises import graphs as graph_exercises
 from workbench.exercises import saes as sae_exercises
+from workbench.exercises import steering as steering_exercises
 from workbench.exercises import superposition as superposition_exercises
 from workbench.exercises import transcoders as clt_exercises
 from workbench.exercises.checking import ExerciseFailed, Mistake, check
@@ -79,6 +80,11 @@ NOTEBOOK_EXERCISES = {
                      graph_exercises.COMPLETENESS_MISTAKES),
     "predicted change": (graph_exercises.check_predicted_change, graph_exercises.predicted_change,
                          graph_exercises.PREDICTION_MISTAKES),
+    "diff of means": (steering_exercises.check_diff_of_means, steering_exercises.diff_of_means,
+                      steering_exercises.DIFF_MISTAKES),
+    "steer": (steering_exercises.check_steer, steering_exercises.steer, steering_exercises.STEER_MISTAKES),
+    "overall score": (steering_exercises.check_overall_score, steering_exercises.overall_score,
+                      steering_exercises.OVERALL_MISTAKES),
 }
 
 

@@ -1,6 +1,6 @@
 """The notebooks' exercises: each ``check_*`` runs the learner's function against the reference and
 names the likely mistake. One module per notebook: ``superposition`` (01), ``saes`` (02),
-``transcoders`` (03), ``graphs`` (04).
+``transcoders`` (03), ``graphs`` (04), ``steering`` (07).
 """
 
 from workbench.lazy import namespace
@@ -20,6 +20,9 @@ EXPORTS = {
     ],
     "graphs": [
         "check_node_influence", "check_completeness", "check_predicted_change"
+    ],
+    "steering": [
+        "check_diff_of_means", "check_steer", "check_overall_score"
     ],
 }
 

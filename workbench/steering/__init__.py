@@ -13,7 +13,7 @@ EXPORTS = {
         "SPLITS", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "steering_hook",
         "generate", "harmonic_mean", "Scores", "grade_all", "summarise", "evaluate", "Sweep", "sweep", "table",
         "facts_prompt_groups", "add_at_last_position", "SideEffect", "side_effects", "VECTOR_FACTORS", "CLAMP_FACTORS",
-        "FINETUNE_STEPS", "Choices", "standard_methods"
+        "FINETUNE_STEPS", "Choices", "standard_methods", "steered_text"
     ],
     "vectors": [
         "Method", "last_position_activations", "example_activations", "residual_norm", "diff_of_means",

@@ -403,3 +403,9 @@ def standard_methods(model, task: SteeringTask, sae=None, clt=None, vector_facto
         methods.append(vectors.clt_clamp_method("transcoder features clamped", model, clt, chosen, peaks, clamp_factors))
     methods.append(finetune.finetune_method(model, task, list(finetune_steps), lr=finetune_lr))
     return methods, choices
+
+
+def steered_text(model, method, factor: float, prompt: str, n_words: int) -> str:
+    """The words ``method`` at ``factor`` makes ``model`` write after ``prompt`` (factor 0: the model unsteered)."""
+    run_model, fwd_hooks = (model, []) if factor == 0 else method.setup(factor)
+    return " ".join(generate(run_model, [prompt], n_words, fwd_hooks)[0])

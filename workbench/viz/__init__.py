@@ -26,6 +26,10 @@ EXPORTS = {
         "KIND_STYLE", "WIDTH_BUCKETS", "FADED", "SupernodeGraph", "group_features", "supernode_graph",
         "node_positions", "graph_figure", "strongest_edges", "graph_explorer"
     ],
+    "steering": [
+        "AXBENCH_OVERALL", "METHOD_COLORS", "tradeoff_figure", "steering_table", "side_effects_figure",
+        "steering_slider"
+    ],
 }
 
 __getattr__, __dir__ = namespace(__name__, EXPORTS)
