@@ -7,6 +7,7 @@ from workbench.exercises import graphs as graph_exercises
 from workbench.exercises import multihop as multihop_exercises
 from workbench.exercises import planning as planning_exercises
 from workbench.exercises import saes as sae_exercises
+from workbench.exercises import steering as steering_exercises
 from workbench.exercises import superposition as superposition_exercises
 from workbench.exercises import transcoders as clt_exercises
 from workbench.exercises.checking import ExerciseFailed, Mistake, check
@@ -91,6 +92,11 @@ NOTEBOOK_EXERCISES = {
                     planning_exercises.CLAMP_MISTAKES),
     "mean difference": (planning_exercises.check_mean_difference, planning_exercises.mean_difference,
                         planning_exercises.DIRECTION_MISTAKES),
+    "diff of means": (steering_exercises.check_diff_of_means, steering_exercises.diff_of_means,
+                      steering_exercises.DIFF_MISTAKES),
+    "steer": (steering_exercises.check_steer, steering_exercises.steer, steering_exercises.STEER_MISTAKES),
+    "overall score": (steering_exercises.check_overall_score, steering_exercises.overall_score,
+                      steering_exercises.OVERALL_MISTAKES),
 }
 
 

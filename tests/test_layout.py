@@ -25,6 +25,7 @@ STAGES = {
     "transcoders": 3,
     "circuits": 4,
     "case_studies": 5,
+    "steering": 5,
     "viz": 10,
     "exercises": 10,
     "artifacts": 11,

@@ -1,6 +1,6 @@
 """The notebooks' exercises: each ``check_*`` runs the learner's function against the reference and
 names the likely mistake. One module per notebook: ``superposition`` (01), ``saes`` (02),
-``transcoders`` (03), ``graphs`` (04), ``multihop`` (05), ``planning`` (06).
+``transcoders`` (03), ``graphs`` (04), ``multihop`` (05), ``planning`` (06), ``steering`` (07).
 """
 
 from workbench.lazy import namespace
@@ -26,6 +26,9 @@ EXPORTS = {
     ],
     "planning": [
         "check_label_f1", "check_clamp_delta", "check_mean_difference"
+    ],
+    "steering": [
+        "check_diff_of_means", "check_steer", "check_overall_score"
     ],
 }
 

@@ -32,6 +32,10 @@ EXPORTS = {
     "planning": [
         "ORGANISM_COLORS", "position_profile_figure"
     ],
+    "steering": [
+        "AXBENCH_OVERALL", "METHOD_COLORS", "tradeoff_figure", "steering_table", "side_effects_figure",
+        "steering_slider"
+    ],
 }
 
 __getattr__, __dir__ = namespace(__name__, EXPORTS)

@@ -1,0 +1,29 @@
+"""Stage 5: steering, i.e. changing what a model does by editing its activations, and its price.
+
+``bench`` (two tasks with AxBench's concept / instruction / fluency scores, exact from a world's
+ground truth; generation; factor chosen on one split, reported on another; side effects),
+``vectors`` (difference of means, probe direction, SAE latents added or clamped, transcoder features
+clamped across layers, all as forward hooks), ``finetune`` (the fine-tuning baseline).
+"""
+
+from workbench.lazy import namespace
+
+EXPORTS = {
+    "bench": [
+        "SPLITS", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "steering_hook",
+        "generate", "harmonic_mean", "Scores", "grade_all", "summarise", "evaluate", "Sweep", "sweep", "table",
+        "facts_prompt_groups", "add_at_last_position", "SideEffect", "side_effects", "VECTOR_FACTORS", "CLAMP_FACTORS",
+        "FINETUNE_STEPS", "Choices", "standard_methods", "steered_text"
+    ],
+    "vectors": [
+        "Method", "last_position_activations", "example_activations", "residual_norm", "diff_of_means",
+        "probe_direction", "add_direction", "vector_method", "f1_scores", "sae_latent_by_label", "alive_latents",
+        "concept_probability", "sae_latent_by_effect", "sae_clamp", "max_activation", "sae_clamp_method",
+        "example_features", "clt_features_by_label", "clt_clamp_hooks", "clt_clamp_method"
+    ],
+    "finetune": [
+        "finetuned_copies", "finetune_method"
+    ],
+}
+
+__getattr__, __dir__ = namespace(__name__, EXPORTS)

@@ -1,0 +1,254 @@
+"""Steering methods as forward hooks: a direction added to the residual stream, or dictionary latents clamped.
+
+- difference of means (contrastive activation addition, Rimsky, Panickssery et al. 2024; AxBench's
+  DiffMean): mean residual where the concept is due minus mean residual where it is not;
+- linear probe: the weight vector of a logistic regression for the same labels (AxBench's probe);
+- SAE latent: its decoder direction *added* (the SAELens steering tutorial), or the latent *clamped*
+  to a value with the SAE's error left in place ("Golden Gate" clamping, Templeton et al. 2024); the
+  latent is chosen by its label (F1 with the concept on the examples) or by its effect on outputs
+  (the probability its direction gives the concept's tokens; Arad et al. 2025);
+- transcoder features clamped across layers: the chosen features of every layer set to a value, the
+  difference written through their decoders into every MLP output they reconstruct (the circuit
+  tracing paper's interventions, ``circuits.intervene``, here for a batch and every position).
+
+A ``Method`` maps a factor to (model, hooks); ``bench.sweep`` scores it at each factor. Vector
+methods add ``factor × unit`` along the unit direction, ``unit`` being the mean residual norm at
+the hook; clamp methods clamp to ``factor ×`` the latent's largest activation on the examples.
+Every hook acts on every position it sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from workbench import hooks
+
+
+@dataclass
+class Method:
+    """A named steering method: ``setup(factor)`` returns the model to run and the hooks to run it with."""
+
+    name: str
+    factors: list[float]
+    setup: Callable[[float], tuple[object, list]]
+
+
+# ---- reading the examples ---------------------------------------------------------------------
+
+
+@torch.no_grad()
+def last_position_activations(model, prompts: list[str], hook_names: list[str]) -> dict[str, torch.Tensor]:
+    """Activation at each of ``hook_names`` at the last position of every prompt: {hook: (n, d)}."""
+    out = {name: None for name in hook_names}
+    by_length: dict[int, list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        by_length.setdefault(len(prompt.split()), []).append(i)
+    for rows in by_length.values():
+        _, cache = model.run_with_cache(model.to_tokens([prompts[i] for i in rows]), names_filter=hook_names)
+        for name in hook_names:
+            acts = cache[name][:, -1].cpu()
+            if out[name] is None:
+                out[name] = torch.zeros(len(prompts), acts.shape[-1])
+            out[name][rows] = acts
+    return out
+
+
+def example_activations(model, task, hook_name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The residual at ``hook_name`` where each of the task's examples must continue: (n, d), labels (n,)."""
+    prompts, labels = zip(*task.examples)
+    acts = last_position_activations(model, list(prompts), [hook_name])[hook_name]
+    return acts, torch.tensor(labels)
+
+
+def residual_norm(acts: torch.Tensor) -> float:
+    """Mean ‖x‖ of the residual: the unit in which vector methods' factors are given."""
+    return float(acts.norm(dim=-1).mean())
+
+
+# ---- directions -------------------------------------------------------------------------------
+
+
+def diff_of_means(acts: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """mean(acts where label is 1) − mean(acts where label is 0). acts (n, d), labels (n,) → (d,)."""
+    labels = labels.bool()
+    return acts[labels].mean(0) - acts[~labels].mean(0)
+
+
+def probe_direction(acts: torch.Tensor, labels: torch.Tensor, steps: int = 300, lr: float = 0.05,
+                    l2: float = 1e-3) -> torch.Tensor:
+    """The weight vector of a logistic-regression probe for ``labels``, in the residual's own coordinates.
+
+    Fitted on standardised features (full-batch Adam from zero: deterministic); the weight w on
+    (x − μ)/σ is w/σ on x. Returns a unit vector (d,).
+    """
+    import torch.nn.functional as F
+
+    acts = acts.float()
+    mean, std = acts.mean(0), acts.std(0) + 1e-6
+    x, y = (acts - mean) / std, labels.float()
+    weight = torch.zeros(acts.shape[1], requires_grad=True)
+    bias = torch.zeros((), requires_grad=True)
+    optimizer = torch.optim.Adam([weight, bias], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = F.binary_cross_entropy_with_logits(x @ weight + bias, y) + l2 * weight.pow(2).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    direction = weight.detach() / std
+    return direction / direction.norm()
+
+
+def add_direction(vector: torch.Tensor) -> Callable:
+    """A hook that adds ``vector`` (d,) at every position: resid (batch, pos, d) → resid + vector."""
+
+    def hook(resid, hook):
+        return resid + vector.to(resid.device, resid.dtype)
+
+    return hook
+
+
+def vector_method(name: str, model, hook_name: str, direction: torch.Tensor, unit: float,
+                  factors: list[float]) -> Method:
+    """Add ``factor × unit`` along ``direction`` (normalised) at ``hook_name``, every position."""
+    direction = direction / direction.norm()
+    return Method(name, list(factors), lambda factor: (model, [(hook_name, add_direction(factor * unit * direction))]))
+
+
+# ---- SAE latents ------------------------------------------------------------------------------
+
+
+def f1_scores(fires: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """F1 of each column of ``fires`` (n, k) bool as a detector of ``labels`` (n,): (k,)."""
+    labels = labels.bool()[:, None]
+    tp = (fires & labels).sum(0).float()
+    precision = tp / fires.sum(0).clamp(min=1)
+    recall = tp / labels.sum().clamp(min=1)
+    return 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+
+
+@torch.no_grad()
+def sae_latent_by_label(sae, acts: torch.Tensor, labels: torch.Tensor) -> tuple[int, float]:
+    """The SAE latent whose firing best matches the concept labels (F1), and that F1."""
+    scores = f1_scores(sae.encode(acts) > 0, labels)
+    best = int(scores.argmax())
+    return best, float(scores[best])
+
+
+def alive_latents(sae, acts: torch.Tensor) -> list[int]:
+    with torch.no_grad():
+        return (sae.encode(acts) > 0).any(0).nonzero().squeeze(1).tolist()
+
+
+@torch.no_grad()
+def concept_probability(model, task, hook_name: str, vectors: torch.Tensor, n_prompts: int = 8) -> torch.Tensor:
+    """For each row of ``vectors`` (k, d) added at every position: the mean next-token probability of
+    the task's concept words after the first ``n_prompts`` prompts of the ``choose`` split: (k,)."""
+    cases = task.split("choose")
+    length = len(cases[0].prompt.split())
+    prompts = [c.prompt for c in cases if len(c.prompt.split()) == length][:n_prompts]
+    tokens = model.to_tokens(prompts)
+    k, n = vectors.shape[0], tokens.shape[0]
+    batch_vectors = vectors.repeat_interleave(n, 0)[:, None]  # (k·n, 1, d)
+
+    def add_each(resid, hook):
+        return resid + batch_vectors.to(resid.dtype)
+
+    logits = model.run_with_hooks(tokens.repeat(k, 1), fwd_hooks=[(hook_name, add_each)])[:, -1]
+    concept_ids = torch.tensor(model.tokenizer.convert_tokens_to_ids(task.concept_words))
+    return logits.softmax(-1)[:, concept_ids].sum(-1).reshape(k, n).mean(-1)
+
+
+def sae_latent_by_effect(model, sae, task, hook_name: str, acts: torch.Tensor, scale: float) -> tuple[int, float]:
+    """The live latent whose decoder direction, added with norm ``scale``, most raises the concept's
+    probability (``concept_probability``), and that probability."""
+    latents = alive_latents(sae, acts)
+    directions = sae.W_dec[latents].detach()
+    directions = directions / directions.norm(dim=-1, keepdim=True)
+    probability = concept_probability(model, task, hook_name, scale * directions)
+    best = int(probability.argmax())
+    return latents[best], float(probability[best])
+
+
+def sae_clamp(sae, latent: int, value: float) -> Callable:
+    """A hook that clamps SAE ``latent`` to ``value`` at every position and keeps the SAE's error:
+    resid + (value − a) × W_dec[latent], a the latent's activation on the live residual."""
+    direction = sae.W_dec[latent].detach()
+
+    def hook(resid, hook):
+        with torch.no_grad():
+            activation = sae.encode(resid)[..., latent]
+        return resid + (value - activation)[..., None] * direction.to(resid.dtype)
+
+    return hook
+
+
+@torch.no_grad()
+def max_activation(sae, acts: torch.Tensor, latent: int) -> float:
+    return float(sae.encode(acts)[:, latent].max())
+
+
+def sae_clamp_method(name: str, model, sae, hook_name: str, latent: int, peak: float, factors: list[float]) -> Method:
+    """Clamp ``latent`` to ``factor × peak`` at every position."""
+    return Method(name, list(factors), lambda factor: (model, [(hook_name, sae_clamp(sae, latent, factor * peak))]))
+
+
+# ---- transcoder features clamped across layers ------------------------------------------------
+
+
+def example_features(model, clt, task) -> tuple[torch.Tensor, torch.Tensor]:
+    """Transcoder features where each example must continue: (n, n_layers, d_features), labels (n,)."""
+    names = hooks.transcoder_inputs(model.cfg.n_layers)
+    prompts, labels = zip(*task.examples)
+    acts = last_position_activations(model, list(prompts), names)
+    with torch.no_grad():
+        features = torch.stack([clt.encode_layer(acts[name], layer) for layer, name in enumerate(names)], 1)
+    return features, torch.tensor(labels)
+
+
+def clt_features_by_label(features: torch.Tensor, labels: torch.Tensor, per_layer: int = 1) -> list[tuple[int, int, float]]:
+    """The ``per_layer`` features of each layer whose firing best matches the labels: (layer, index, F1)."""
+    chosen = []
+    for layer in range(features.shape[1]):
+        scores = f1_scores(features[:, layer] > 0, labels)
+        for index in scores.argsort(descending=True)[:per_layer].tolist():
+            chosen.append((layer, index, float(scores[index])))
+    return chosen
+
+
+def clt_clamp_hooks(clt, n_layers: int, features: list[tuple[int, int]], values: list[float]) -> list:
+    """Hooks that clamp each transcoder feature (layer, index) to its value at every position.
+
+    At each MLP input the transcoder encodes the live residual; the change (value − a) of the
+    clamped features is written through their decoders into this and every later MLP output.
+    """
+    deltas: dict[int, torch.Tensor] = {}
+
+    def read(resid, hook):
+        layer = hook.layer()
+        with torch.no_grad():
+            current = clt.encode_layer(resid, layer)
+        delta = torch.zeros_like(current)
+        for (source, index), value in zip(features, values):
+            if source == layer:
+                delta[..., index] = value - current[..., index]
+        deltas[layer] = delta
+        return resid
+
+    def write(mlp_out, hook):
+        with torch.no_grad():
+            return mlp_out + clt.decode_layer(deltas, hook.layer(), bias=False).to(mlp_out.dtype)
+
+    return ([(name, read) for name in hooks.transcoder_inputs(n_layers)]
+            + [(name, write) for name in hooks.transcoder_outputs(n_layers)])
+
+
+def clt_clamp_method(name: str, model, clt, features: list[tuple[int, int]], peaks: list[float],
+                     factors: list[float]) -> Method:
+    """Clamp every feature to ``factor ×`` its peak activation on the examples, at every position."""
+    n_layers = model.cfg.n_layers
+    return Method(name, list(factors),
+                  lambda factor: (model, clt_clamp_hooks(clt, n_layers, features, [factor * p for p in peaks])))
