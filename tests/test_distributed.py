@@ -2,10 +2,14 @@
 
 Two processes, each computing its own part of the activations from the facts organism, train a
 cross-layer and a per-layer transcoder; they must give the one-process run on the same global
-batches: losses within ``LOSS_RTOL`` relative, every weight within ``WEIGHT_TOL`` of the largest
-weight of its tensor (float rounding: the gradient is summed in another order). A run stopped
+batches (float rounding only: the activations are bitwise those of one process, but the gradient is
+summed in another order): at every step the loss parts within ``LOSS_RTOL`` relative and L0 within
+``L0_TOL``; at the end every weight tensor within ``WEIGHT_RTOL`` in relative norm, ‖Δw‖ / ‖w‖.
+Single weights can differ more: Adam divides a gradient by its running size, so a rounding-level
+gradient on a feature that barely fires moves its threshold by up to ~lr (measured: one per-layer
+threshold 1e-4 off after 16 steps, 4e-5 of the largest). A run stopped
 halfway and resumed from its checkpoint must end bit for bit where the uninterrupted run ends.
-Tiny configs (96 sentences, 16 steps) so that the whole module takes well under a minute.
+Tiny configs (96 sentences, 12 steps) so that the whole module takes well under a minute.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from workbench.transcoders import distributed
 from workbench.transcoders.model import CLTConfig
 from workbench.transcoders.training import CLTTrainConfig, train_clt
 
-CONFIG = CLTTrainConfig(n_sentences=96, steps=16, batch_size=256)
-STOP = 7  # the resumed run stops after this many steps, then continues from its checkpoint
-LOSS_RTOL = 1e-5
-WEIGHT_TOL = 1e-5
+CONFIG = CLTTrainConfig(n_sentences=96, steps=12, batch_size=256)
+STOP = 5  # the resumed run stops after this many steps, then continues from its checkpoint
+LOSS_RTOL = 1e-6  # measured: at most 2.4e-7
+L0_TOL = 1e-5  # measured: at most 8.5e-7 (a mean of 0/1 counts in float32; no feature flipped)
+WEIGHT_RTOL = 1e-5  # measured: at most 3.2e-6 (per-layer thresholds), 1.3e-7 for every other tensor
 KINDS = {"clt": True, "plt": False}
 
 
@@ -91,12 +96,14 @@ def test_two_processes_train_the_one_process_transcoder(kind, two_process_run, o
     loss_error = max(abs(p[key] - h[key]) / abs(h[key]) for p, h in zip(parallel, history)
                      for key in ("reconstruction", "sparsity"))
     l0_error = max(abs(a - b) for p, h in zip(parallel, history) for a, b in zip(p["l0"], h["l0"]))
-    weight_error = max(((rank0[f"{kind}.{k}"] - v).abs().max() / v.abs().max()).item() for k, v in weights.items())
-    print(f"\n{kind}: {CONFIG.steps} steps; max relative loss difference {loss_error:.1e}, "
-          f"max L0 difference {l0_error:.1e}, max weight difference {weight_error:.1e} of the tensor's largest weight")
+    weight_error = max(((rank0[f"{kind}.{k}"] - v).norm() / v.norm()).item() for k, v in weights.items())
+    largest = max(((rank0[f"{kind}.{k}"] - v).abs().max() / v.abs().max()).item() for k, v in weights.items())
+    print(f"\n{kind}: {CONFIG.steps} steps; max relative loss difference {loss_error:.1e}, max L0 difference "
+          f"{l0_error:.1e}, max ‖Δw‖/‖w‖ {weight_error:.1e} (largest single weight difference {largest:.1e} "
+          f"of its tensor's largest weight)")
     assert loss_error <= LOSS_RTOL
-    assert l0_error <= 1e-3  # a mean of 0/1 counts: equal unless a pre-activation sits on its threshold
-    assert weight_error <= WEIGHT_TOL
+    assert l0_error <= L0_TOL
+    assert weight_error <= WEIGHT_RTOL
     assert history[-1]["reconstruction"] < history[0]["reconstruction"]  # it did train
 
 

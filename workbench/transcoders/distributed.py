@@ -77,20 +77,41 @@ def barrier() -> None:
 
 
 def launch(fn, world_size: int, *args) -> None:
-    """Run ``fn(*args)`` in ``world_size`` new CPU processes joined by gloo (torchrun's job, from Python).
+    """Run ``fn(*args)`` in ``world_size`` CPU processes joined by gloo: torchrun's job, from Python.
 
-    For tests and benchmarks: ``fn`` must be importable by name (a module-level function). Each
-    process has one torch thread. Rendezvous through a file in a temporary directory (no port).
+    This process is rank 0 (so it pays no second start-up); ``world_size − 1`` processes are spawned
+    as ranks 1, 2, … For tests, benchmarks and notebooks: ``fn`` must be importable by name (a
+    module-level function). Spawned processes take the thread count of ``workbench.runtime``.
+    Rendezvous through a file in a temporary directory (no port to choose).
     """
     import torch.multiprocessing as mp
 
+    if dist.is_initialized():
+        raise RuntimeError("this process already belongs to a process group")
     with tempfile.TemporaryDirectory() as directory:
-        mp.start_processes(_run, args=(world_size, f"file://{directory}/rendezvous", fn, args),
-                           nprocs=world_size, join=True, start_method="spawn")
+        init_method = f"file://{directory}/rendezvous"
+        others = None
+        if world_size > 1:
+            others = mp.start_processes(_spawned, args=(world_size, init_method, fn, args),
+                                        nprocs=world_size - 1, join=False, start_method="spawn")
+        try:
+            _joined(0, world_size, init_method, fn, args)
+        except BaseException:
+            for process in others.processes if others else []:
+                process.terminate()
+            raise
+        while others is not None and not others.join():
+            pass
 
 
-def _run(rank: int, world_size: int, init_method: str, fn, args) -> None:
-    torch.set_num_threads(1)
+def _spawned(index: int, world_size: int, init_method: str, fn, args) -> None:
+    from workbench.runtime import set_threads
+
+    set_threads()
+    _joined(index + 1, world_size, init_method, fn, args)
+
+
+def _joined(rank: int, world_size: int, init_method: str, fn, args) -> None:
     dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world_size)
     try:
         fn(*args)
