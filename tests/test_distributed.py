@@ -148,3 +148,5 @@ def test_streamed_activations_are_the_computed_ones(tmp_path):
     torch.testing.assert_close(torch.cat([p.outputs for p in parts]), outputs, rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="another recipe"):
         read_activation_shard(directory, expect={"seed": 1})
+    whole = read_activation_shard(write_activation_shards(model, facts, n, 0, tmp_path / "aligned"))  # 512-row files
+    assert whole.is_whole and torch.equal(whole.inputs, inputs) and torch.equal(whole.outputs, outputs)

@@ -90,12 +90,14 @@ def organism_activation_shard(model, world, n_sentences: int, seed: int, rank: i
     return ActivationShard(inputs, outputs, int(keep[:lo].sum()), int(keep.sum()))
 
 
-def write_activation_shards(model, world, n_sentences: int, seed: int, directory, *, rows_per_file: int = 4096,
+def write_activation_shards(model, world, n_sentences: int, seed: int, directory, *, rows_per_file: int = 512,
                             rank: int = 0, world_size: int = 1) -> Path:
     """Write ``organism_activations(model, world, n_sentences, seed)`` to ``directory`` as safetensors files.
 
     ``shard-00000.safetensors`` … hold ``inputs`` and ``outputs`` of ``rows_per_file`` sentences each
-    (padding dropped); ``index.json`` says which tokens each holds. With ``world_size`` processes, process
+    (padding dropped); ``index.json`` says which tokens each holds. Processes split the files, so there
+    should be at least as many files as processes. With a multiple of 512 (``mlp_activations``'s batch)
+    the values are bit for bit those of ``organism_activations``. With ``world_size`` processes, process
     ``rank`` writes every ``world_size``-th file. A file is written to a temporary name and renamed, so one
     that exists is complete; files already there are kept (the activations are written once).
     Returns the directory. The caller waits for every process before reading (a barrier).

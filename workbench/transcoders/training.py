@@ -90,7 +90,7 @@ def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTr
     elif world.size == 1 and not shard.is_whole:
         raise ValueError(f"tokens {shard.start}…{shard.stop} of {shard.total}: one process trains on all of them")
     if len(shard) == 0:
-        raise ValueError(f"process {world.rank} of {world.size} owns no tokens: use fewer processes or more sentences")
+        raise ValueError(f"process {world.rank} of {world.size} owns no tokens: use fewer processes, more sentences or smaller activation files")
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
         clt = CrossLayerTranscoder(clt_config).to(x_all.device)
