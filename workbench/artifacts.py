@@ -7,6 +7,12 @@ Each has a recipe here, so that it can be reproduced by one command and measured
     python -m workbench.artifacts train NAME [NAME ...]  # retrain from the recipe, overwrite the shipped copy
     python -m workbench.artifacts evaluate NAME [--json] # measure the shipped copy
 
+A transcoder also trains data-parallel, under PyTorch's launcher: ``torchrun --nproc-per-node N -m
+workbench.artifacts train NAME [--steps …] [--out PATH] [--checkpoint PATH] [--activations DIR]
+[--device cuda]`` (README, "Training bigger dictionaries"). The command line lives here, not in
+``workbench.transcoders``, because only the registry knows the recipes; the loop it runs is
+``workbench.transcoders.training.train_clt``, the same in one process and in N.
+
 From Python, ``train(name, **overrides)`` retrains one without writing it (``overrides`` replace
 fields of its training config, e.g. ``train("facts_clt", steps=300)`` for a quick run) and
 ``evaluate(name, trained=None)`` measures the shipped copy or one just trained.
@@ -140,6 +146,9 @@ def train(name: str, *, progress: bool = True, history: list | None = None, **ov
     ``overrides`` replace fields of its training config: ``TrainConfig`` for an organism,
     ``LMSAEConfig`` for an SAE (``training_tokens=30_000``), ``CLTTrainConfig`` for a transcoder
     (``steps=300``). ``history``, if given, receives the training curve (organisms, transcoders).
+    A transcoder also takes ``checkpoint``, ``checkpoint_every``, ``activations`` (a directory of
+    streamed activation shards) and ``device``, and trains data-parallel inside a process group
+    (``_train_transcoder``).
     """
     artifact = get(name)
     if artifact.kind == "organism":
@@ -159,23 +168,49 @@ def _train_sae(recipe: SAERecipe, model, world, *, progress: bool, save_to=None,
     return train_lm_sae(model, dataset, recipe.lm_sae_config(**overrides), save_to=save_to, progress=progress)
 
 
-def _train_transcoder(recipe: TranscoderRecipe, model, world, *, progress: bool, history: list | None, **overrides):
+def _train_transcoder(recipe: TranscoderRecipe, model, world, *, progress: bool, history: list | None,
+                      checkpoint=None, checkpoint_every: int = 100, activations=None, device=None, **overrides):
+    """One process: the recipe as it always ran. In a process group (torchrun): each process computes its
+    own share of the activations from the model, or reads its shard files from ``activations`` (written
+    first, once, by all processes together), and ``train_clt`` trains data-parallel."""
     from workbench.activations.collect import organism_activations
+    from workbench.activations.shards import organism_activation_shard, read_activation_shard, write_activation_shards
+    from workbench.transcoders import distributed
     from workbench.transcoders.model import CLTConfig
     from workbench.transcoders.training import train_clt
 
     config = recipe.train_config(**overrides)
-    activations = organism_activations(model, world, config.n_sentences, config.seed)
+    ranks = distributed.world()
+    if device is not None:
+        model = model.to(device)
+    if activations is not None:
+        write_activation_shards(model, world, config.n_sentences, config.seed, activations, rank=ranks.rank,
+                                world_size=ranks.size)
+        distributed.barrier()
+        expect = {"world": world.name, "n_sentences": config.n_sentences, "seed": config.seed}
+        data = read_activation_shard(activations, ranks.rank, ranks.size, expect=expect).to(device or "cpu")
+    elif ranks.size > 1:
+        data = organism_activation_shard(model, world, config.n_sentences, config.seed, ranks.rank, ranks.size)
+    else:
+        data = organism_activations(model, world, config.n_sentences, config.seed)
     shape = CLTConfig(model.cfg.n_layers, model.cfg.d_model, recipe.d_features, cross_layer=recipe.cross_layer)
-    return train_clt(activations, shape, config, progress=progress, history=history)
+    return train_clt(data, shape, config, progress=progress, history=history, checkpoint=checkpoint,
+                     checkpoint_every=checkpoint_every)
 
 
-def ship(name: str) -> list[Path]:
-    """Retrain ``name`` from its full recipe, measure it, and overwrite the shipped copy; return its files."""
+def ship(name: str, *, out=None, **options) -> list[Path]:
+    """Retrain ``name`` from its full recipe, measure it, and overwrite the shipped copy; return its files.
+
+    Transcoders only: ``out`` writes there instead of the shipped copy; ``options`` go to ``train``
+    (recipe overrides such as ``steps``, and ``checkpoint``, ``activations``, ``device``). Inside a
+    process group (torchrun) every process trains and process 0 alone measures and writes.
+    """
     from workbench import runtime
 
     runtime.configure()
     artifact = get(name)
+    if (out is not None or options) and artifact.kind != "transcoder":
+        raise ValueError(f"{name} is of kind {artifact.kind}: only transcoders take out, overrides or distributed options")
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     if artifact.kind == "organism":
         history: list[dict] = []
@@ -189,13 +224,22 @@ def ship(name: str) -> list[Path]:
         model, world = organisms.load(artifact.organism)
         _train_sae(artifact.recipe, model, world, progress=True, save_to=CHECKPOINT_DIR / name)
     else:
+        from workbench.transcoders import distributed
         from workbench.transcoders.loading import save_clt, shipped_path
 
-        clt = train(name)
+        ranks = distributed.world()
+        clt = train(name, **options).cpu()
         cpu_seconds = time.process_time() - start_cpu
-        recipe = {**asdict(artifact.recipe), "train": asdict(artifact.recipe.train_config())}
-        metadata = {"recipe": recipe, "train_cpu_seconds": round(cpu_seconds, 1), **evaluate(name, clt)}
-        save_clt(clt, shipped_path(name), metadata)
+        overrides = {k: v for k, v in options.items() if k not in ("checkpoint", "checkpoint_every", "activations", "device")}
+        recipe = {**asdict(artifact.recipe), "train": asdict(artifact.recipe.train_config(**overrides))}
+        if ranks.size > 1:
+            recipe["processes"] = ranks.size
+        path = shipped_path(name) if out is None else Path(out).with_suffix(".safetensors")
+        if ranks.is_main:
+            metadata = {"recipe": recipe, "train_cpu_seconds": round(cpu_seconds, 1), **evaluate(name, clt)}
+            save_clt(clt, path, metadata)
+        distributed.barrier()
+        return [path, path.with_suffix(".json")]
     return artifact.paths
 
 
@@ -243,6 +287,11 @@ def evaluate(name: str, trained=None) -> dict:
     return result
 
 
+def _shipped_record(record: Path) -> dict:
+    """What a transcoder written with ``--out`` measured (from its JSON record)."""
+    return json.loads(record.read_text())["metadata"]
+
+
 def listing() -> str:
     """One line per artifact: name, kind, organism, size on disk, and the command that reproduces it."""
     rows = [
@@ -275,6 +324,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="every shipped artifact: kind, size and the command that reproduces it")
     train_cmd = commands.add_parser("train", help="retrain NAME from its recipe and overwrite the shipped copy")
     train_cmd.add_argument("names", nargs="+", metavar="NAME", choices=list(ARTIFACTS))
+    transcoders = train_cmd.add_argument_group("transcoders only (also under torchrun --nproc-per-node N)")
+    for field_name in ("steps", "n_sentences", "batch_size"):
+        transcoders.add_argument(f"--{field_name.replace('_', '-')}", type=int, help=f"override the recipe's {field_name}")
+    transcoders.add_argument("--out", help="write the transcoder here (.safetensors + .json), not over the shipped copy")
+    transcoders.add_argument("--checkpoint", help="training state: saved every --checkpoint-every steps, resumed if present")
+    transcoders.add_argument("--checkpoint-every", type=int, default=100)
+    transcoders.add_argument("--activations", metavar="DIR",
+                             help="stream activations: write them once to sharded safetensors files in DIR, train from them")
+    transcoders.add_argument("--device", default="cpu", help="cpu (gloo between processes) or cuda (NCCL; process i uses GPU i)")
     evaluate_cmd = commands.add_parser("evaluate", help="measure the shipped NAME")
     evaluate_cmd.add_argument("name", metavar="NAME", choices=list(ARTIFACTS))
     evaluate_cmd.add_argument("--json", action="store_true", help="print one JSON object")
@@ -286,11 +344,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print(listing())
     elif args.command == "train":
+        from workbench.transcoders import distributed
+
+        options = {k: v for k, v in vars(args).items()
+                   if k in ("steps", "n_sentences", "batch_size", "out", "checkpoint", "activations") and v is not None}
+        if args.checkpoint is not None:
+            options["checkpoint_every"] = args.checkpoint_every
+        if args.device != "cpu" or distributed.launched_by_torchrun():
+            options["device"] = distributed.init(args.device)
+        if options and any(get(name).kind != "transcoder" for name in args.names):
+            parser.error(f"{', '.join(options)}: for transcoders only")
+        if "out" in options and len(args.names) > 1:
+            parser.error("--out takes one NAME")
+        main_process = distributed.world().is_main
         for name in args.names:
             start = time.perf_counter()
-            paths = ship(name)
-            print(f"{name}: trained in {time.perf_counter() - start:.0f} s; wrote {', '.join(map(str, paths))}", file=sys.stderr)
-            print(json.dumps(evaluate(name)))
+            paths = ship(name, **options)
+            if main_process:
+                print(f"{name}: trained in {time.perf_counter() - start:.0f} s; wrote {', '.join(map(str, paths))}",
+                      file=sys.stderr)
+                print(json.dumps(evaluate(name) if "out" not in options else _shipped_record(paths[1])))
+        distributed.close()
     else:
         metrics = evaluate(args.name)
         if args.json:

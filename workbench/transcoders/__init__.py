@@ -1,6 +1,7 @@
 """Stage 3b: transcoders, per-layer and cross-layer (Ameisen, Lindsey et al. 2025).
 
-``model`` (the JumpReLU transcoder in circuit-tracer's layout), ``training`` (the paper's loss),
+``model`` (the JumpReLU transcoder in circuit-tracer's layout), ``training`` (the paper's loss; one process or
+data-parallel under torchrun, with resumable checkpoints), ``distributed`` (torch.distributed set-up),
 ``loading`` (safetensors + JSON; the shipped ones), ``features`` (activations over a corpus,
 top contexts, labels from ground truth).
 """
@@ -12,7 +13,10 @@ EXPORTS = {
         "CLTConfig", "CrossLayerTranscoder"
     ],
     "training": [
-        "CLTTrainConfig", "clt_loss", "train_clt"
+        "CLTTrainConfig", "clt_loss", "train_clt", "save_training_state", "load_training_state"
+    ],
+    "distributed": [
+        "World", "world", "init", "close", "launch"
     ],
     "loading": [
         "CHECKPOINT_DIR", "save_clt", "shipped_path", "load_clt", "shipped_metadata"

@@ -9,6 +9,7 @@ registry (``workbench.artifacts``) knows how each was trained.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,15 +19,23 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 def save_clt(clt: CrossLayerTranscoder, path, metadata: dict | None = None) -> Path:
-    """Write ``path`` (.safetensors: weights) and its .json (shape and ``metadata``)."""
+    """Write ``path`` (.safetensors: weights) and its .json (shape and ``metadata``).
+
+    Each file is written under a temporary name and renamed, so a reader (or a run killed midway)
+    never leaves half a transcoder behind.
+    """
     from safetensors.torch import save_file
 
     path = Path(path).with_suffix(".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in clt.state_dict().items()}, str(path))
-    path.chmod(0o644)
-    record = {"config": asdict(clt.config), "metadata": metadata or {}}
-    path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    weights, record = path.with_name(f".{path.name}.{os.getpid()}.tmp"), path.with_suffix(".json")
+    save_file({k: v.detach().cpu().contiguous() for k, v in clt.state_dict().items()}, str(weights))
+    weights.chmod(0o644)
+    os.replace(weights, path)
+    text = json.dumps({"config": asdict(clt.config), "metadata": metadata or {}}, indent=2, sort_keys=True) + "\n"
+    temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, record)
     return path
 
 
