@@ -44,14 +44,33 @@ def precision_recall(fires: torch.Tensor, label: torch.Tensor) -> tuple[torch.Te
     return precision, recall
 
 
+def f1(precision: torch.Tensor, recall: torch.Tensor) -> torch.Tensor:
+    """Their harmonic mean 2PR / (P + R), elementwise (0 where both are 0)."""
+    return 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+
+
+def f1_scores(fires: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """F1 of each column of ``fires`` (n, k) as a detector of ``labels``: (n,) → (k,), or of each column of (n, V) → (k, V).
+
+    Both 0/1 (bool or float). A label never true on these rows scores 0 (``precision_recall`` refuses it).
+    """
+    one_label = labels.dim() == 1
+    fires, labels = fires.float(), (labels[:, None] if one_label else labels).float()
+    true_positives = fires.T @ labels  # (k, V)
+    precision = true_positives / fires.sum(0)[:, None].clamp(min=1)
+    recall = true_positives / labels.sum(0).clamp(min=1)
+    scores = f1(precision, recall)
+    return scores[:, 0] if one_label else scores
+
+
 def best_match(fires: torch.Tensor, label: torch.Tensor, variable: str = "") -> FeatureMatch:
     """The feature with the highest F1 for ``label`` (ties go to the lower index)."""
     precision, recall = precision_recall(fires, label)
-    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-    feature = int(f1.argmax())
+    f1_score = f1(precision, recall)
+    feature = int(f1_score.argmax())
     return FeatureMatch(
         variable=variable, feature=feature, precision=float(precision[feature]), recall=float(recall[feature]),
-        f1=float(f1[feature]), n_positive=int(label.sum()),
+        f1=float(f1_score[feature]), n_positive=int(label.sum()),
     )
 
 

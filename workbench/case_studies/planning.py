@@ -23,6 +23,7 @@ import torch
 from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import node_influence
+from workbench.feature_matching import f1_scores
 from workbench.organisms.couplets import B_POSITION, LINE_TWO_LENGTH, NEWLINE_POSITION
 
 LABEL_KINDS = ("planned word", "rhyme class of A", "topic", "word A", "subject")
@@ -121,11 +122,7 @@ def label_newline_features(model, world, clt) -> NewlineLabels:
     truth = ground_truth(world, cases)
     columns = [(kind, value) for kind in LABEL_KINDS for value in dict.fromkeys(truth[kind])]
     onehot = torch.tensor([[truth[kind][i] == value for kind, value in columns] for i in range(n)]).float()
-    true_positive = fires.T @ onehot  # (L·F, variables)
-    precision = true_positive / fires.sum(0)[:, None].clamp(min=1)
-    recall = true_positive / onehot.sum(0)[None].clamp(min=1)
-    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-    best_f1, best = f1.max(1)
+    best_f1, best = f1_scores(fires, onehot).max(1)  # over (L·F, variables)
     alive = fires.sum(0) > 0
     kinds = [[columns[int(best[l * F + f])][0] if alive[l * F + f] else "" for f in range(F)] for l in range(L)]
     values = [[columns[int(best[l * F + f])][1] if alive[l * F + f] else "" for f in range(F)] for l in range(L)]

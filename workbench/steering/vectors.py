@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 
 from workbench import hooks
+from workbench.feature_matching import f1_scores
 
 
 @dataclass
@@ -119,15 +120,6 @@ def vector_method(name: str, model, hook_name: str, direction: torch.Tensor, uni
 
 
 # ---- SAE latents ------------------------------------------------------------------------------
-
-
-def f1_scores(fires: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """F1 of each column of ``fires`` (n, k) bool as a detector of ``labels`` (n,): (k,)."""
-    labels = labels.bool()[:, None]
-    tp = (fires & labels).sum(0).float()
-    precision = tp / fires.sum(0).clamp(min=1)
-    recall = tp / labels.sum().clamp(min=1)
-    return 2 * precision * recall / (precision + recall).clamp(min=1e-12)
 
 
 @torch.no_grad()

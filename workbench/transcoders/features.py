@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from workbench import hooks
+from workbench.feature_matching import f1_scores
 from workbench.transcoders.model import CrossLayerTranscoder
 
 
@@ -71,11 +72,8 @@ def ground_truth_labels(corpus: FeatureCorpus, world, features) -> dict[tuple[in
     labels = torch.stack([variables[n].flatten() for n in names], dim=1).float()  # (tokens, V)
     out = {}
     for layer, index in features:
-        fires = (corpus.activations[:, :, layer, index] > 0).flatten().float()
-        true_positive = fires @ labels
-        precision = true_positive / fires.sum().clamp(min=1)
-        recall = true_positive / labels.sum(0).clamp(min=1)
-        f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+        fires = (corpus.activations[:, :, layer, index] > 0).flatten()
+        f1 = f1_scores(fires[:, None], labels)[0]
         best = int(f1.argmax())
         out[(layer, index)] = (names[best], float(f1[best]))
     return out
