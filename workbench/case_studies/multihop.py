@@ -30,6 +30,7 @@ import torch
 from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import AttributionGraph, Pruned, prune
+from workbench.circuits.interventions import feature_edit_hooks
 
 GROUPS = ("city", "asks for a capital", "state in play", "say the capital")
 QUESTION_FIRE_RATE = 0.9  # a feature firing for at least this share of all cities does not depend on the city
@@ -146,25 +147,18 @@ def edited_forward(model, clt, tokens: torch.Tensor, *, scale: torch.Tensor | No
     if freeze_attention and patterns is None:
         _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
         patterns = [cache[hooks.attn_pattern(layer)] for layer in range(L)]
-    deltas, pre = {}, {}
+    pre = {}
 
-    def edit(resid, hook):
-        layer = hook.layer()
+    def scale_or_replace(layer, current, resid):
         pre[layer] = resid @ clt.W_enc[layer].T
-        current = clt.encode_layer(resid, layer)
         edited = current
         if scale is not None:
             edited = edited * scale[:, layer]
         if replace is not None:
             edited = torch.where(replace[0][:, layer], replace[1][:, layer], edited)
-        deltas[layer] = edited - current
-        return resid
+        return edited
 
-    def write(mlp_out, hook):
-        return mlp_out + clt.decode_layer(deltas, hook.layer(), bias=False)
-
-    fwd_hooks = [(name, edit) for name in hooks.transcoder_inputs(L)]
-    fwd_hooks += [(name, write) for name in hooks.transcoder_outputs(L)]
+    fwd_hooks = feature_edit_hooks(clt, scale_or_replace)
     if embed_scale is not None:
         fwd_hooks.append(("hook_embed", lambda embed, hook: embed * embed_scale[..., None]))
     if freeze_attention:

@@ -9,7 +9,7 @@ experiments run on the couplets organisms (``workbench.organisms.couplets``), wh
 Every function takes ``(model, world, clt)``: the organism, its couplets world and its
 transcoder. Feature edits act on the *original* model: the transcoder reads the live residual
 stream entering each MLP at one position, the edited features' change × decoders is added to the
-MLP outputs they write to (``circuits.intervene`` for a batch, while line 2 is generated).
+MLP outputs they write to (``circuits.feature_edit_hooks``, while line 2 is generated).
 
 Shapes: ``n`` first lines, ``L`` layers, ``F`` features per layer.
 """
@@ -23,6 +23,7 @@ import torch
 from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import node_influence
+from workbench.circuits.interventions import feature_edit_hooks
 from workbench.feature_matching import f1_scores
 from workbench.organisms.couplets import B_POSITION, LINE_TWO_LENGTH, NEWLINE_POSITION
 
@@ -192,27 +193,18 @@ def clamp_hooks(model, clt, position, mask: torch.Tensor, values: torch.Tensor, 
     """
     offset = {"start": 0} if offset is None else offset
     positions = torch.as_tensor(position).expand(mask.shape[0])
-    deltas: dict[int, torch.Tensor] = {}
     here: dict[str, torch.Tensor] = {}
 
-    def read(resid, hook):
+    def rows_at_position(resid):
         index = positions - offset["start"]
-        rows = ((index >= 0) & (index < resid.shape[1])).nonzero().squeeze(1)
-        here["rows"], here["index"] = rows, index[rows]
-        if len(rows):
-            layer = hook.layer()
-            current = clt.encode_layer(resid[rows, index[rows]], layer)
-            deltas[layer] = torch.where(mask[rows, layer], values[rows, layer].to(current.dtype), current) - current
-        return resid
+        here["rows"] = rows = ((index >= 0) & (index < resid.shape[1])).nonzero().squeeze(1)
+        return rows, index[rows]
 
-    def write(mlp_out, hook):
-        rows, index = here["rows"], here["index"]
-        if len(rows):
-            mlp_out[rows, index] += clt.decode_layer(deltas, hook.layer(), bias=False)
-        return mlp_out
+    def clamp(layer, current, resid):
+        rows = here["rows"]
+        return torch.where(mask[rows, layer], values[rows, layer].to(current.dtype), current)
 
-    L = model.cfg.n_layers
-    return [(name, read) for name in hooks.transcoder_inputs(L)] + [(name, write) for name in hooks.transcoder_outputs(L)]
+    return feature_edit_hooks(clt, clamp, sites=rows_at_position)
 
 
 def plan_features(world, labels: NewlineLabels, word: str, kinds=PLAN_KINDS, min_f1: float = MIN_F1):

@@ -2,7 +2,8 @@
 
 ``replacement`` (every MLP replaced; fidelity), ``local_replacement`` (one prompt frozen, error
 nodes), ``attribution`` (the graph's edges), ``graph`` (the graph as plain data: save, prune,
-scores, export), ``interventions`` (clamp, ablate or add features on the original model).
+scores, export), ``interventions`` (clamp, ablate or add features on the original model; ``feature_edit_hooks``
+for any edit rule).
 """
 
 from workbench.lazy import namespace
@@ -25,8 +26,8 @@ EXPORTS = {
         "export_neuronpedia", "influence_by_path_length"
     ],
     "interventions": [
-        "MODES", "FREEZES", "FeatureEdit", "ablate", "InterventionResult", "intervene", "predicted_effects",
-        "measured_effects"
+        "MODES", "FREEZES", "FeatureEdit", "ablate", "InterventionResult", "feature_edit_hooks", "intervene",
+        "predicted_effects", "measured_effects"
     ],
 }
 

@@ -18,7 +18,7 @@ writes to. The MLPs themselves still run: the rest of the model responds as it w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 
@@ -80,6 +80,44 @@ def _check_edits(edits, clt: CrossLayerTranscoder, n_pos: int) -> list[FeatureEd
     return edits
 
 
+def feature_edit_hooks(clt: CrossLayerTranscoder, edit: Callable, *, sites: Callable | None = None,
+                       base: Callable | None = None) -> list[tuple[str, Callable]]:
+    """Forward hooks that edit transcoder features on the original model (the module docstring's a → a′).
+
+    At the input of MLP ℓ the transcoder encodes the live residual x (..., d_model):
+    a = ``clt.encode_layer(x, ℓ)``, and ``edit(ℓ, a, x)`` returns a′ (same shape as a). At the
+    output of MLP ℓ′, Σ_{ℓ ≤ ℓ′} (a′_ℓ − a_ℓ) × W_dec^{ℓ→ℓ′} is added; the MLPs still run.
+
+    ``sites(resid)``: an index into the residual (batch, pos, d_model) choosing where features are
+    read and written in this forward pass (default: everywhere). It is called at every layer, so it
+    may depend on the pass (with a key-value cache only the new positions pass). ``base(ℓ, mlp_out)``:
+    the MLP output the change is added to (default: the live one; ``intervene`` passes the clean
+    one to freeze the MLPs). Returns the hook list for ``model.run_with_hooks`` or ``model.hooks``.
+    """
+    deltas: dict[int, torch.Tensor] = {}
+    where = {"index": ...}
+
+    @torch.no_grad()
+    def read(resid, hook):
+        layer = hook.layer()
+        if sites is not None:
+            where["index"] = sites(resid)
+        x = resid[where["index"]]
+        current = clt.encode_layer(x, layer)
+        deltas[layer] = edit(layer, current, x) - current
+        return resid
+
+    @torch.no_grad()
+    def write(mlp_out, hook):
+        layer = hook.layer()
+        out = (mlp_out if base is None else base(layer, mlp_out)).clone()
+        out[where["index"]] += clt.decode_layer(deltas, layer, bias=False).to(out.dtype)
+        return out
+
+    L = clt.config.n_layers
+    return [(name, read) for name in hooks.transcoder_inputs(L)] + [(name, write) for name in hooks.transcoder_outputs(L)]
+
+
 @torch.no_grad()
 def intervene(model, clt: CrossLayerTranscoder, prompt, edits, *,
               freeze: Literal["none", "attention", "direct"] = "none", state=None) -> InterventionResult:
@@ -89,29 +127,21 @@ def intervene(model, clt: CrossLayerTranscoder, prompt, edits, *,
     state = prompt_state(model, clt, prompt) if state is None else state
     edits = _check_edits(edits, clt, state.n_pos)
     L = model.cfg.n_layers
-    deltas: dict[int, torch.Tensor] = {}
     resid_mid: dict[int, torch.Tensor] = {}
     features: dict[int, torch.Tensor] = {}
 
-    def edit_features(resid, hook):
-        layer = hook.layer()
-        resid_mid[layer] = resid[0]
-        current = clt.encode_layer(resid[0], layer)
+    def apply_edits(layer, current, resid):
+        resid_mid[layer] = resid
         edited = current.clone()
         for edit in edits:
             if edit.layer == layer:
                 edited[edit.position, edit.feature] = edit.apply(current[edit.position, edit.feature])
-        deltas[layer], features[layer] = edited - current, edited
-        return resid
+        features[layer] = edited
+        return edited
 
-    def write_deltas(mlp_out, hook):
-        layer = hook.layer()
-        out = state.mlp_out[layer][None].clone() if freeze == "direct" else mlp_out
-        return out + clt.decode_layer(deltas, layer, bias=False)
-
+    clean_mlp_out = (lambda layer, mlp_out: state.mlp_out[layer][None]) if freeze == "direct" else None
     fwd_hooks = [] if freeze == "none" else freeze_hooks(state, L, scales=freeze == "direct")
-    fwd_hooks += [(name, edit_features) for name in hooks.transcoder_inputs(L)]
-    fwd_hooks += [(name, write_deltas) for name in hooks.transcoder_outputs(L)]
+    fwd_hooks += feature_edit_hooks(clt, apply_edits, sites=lambda resid: 0, base=clean_mlp_out)
     logits = model.run_with_hooks(state.tokens[None], fwd_hooks=fwd_hooks)[0]
     stack = lambda d: torch.stack([d[l] for l in range(L)])
     return InterventionResult(logits, stack(resid_mid), stack(features))

@@ -9,7 +9,7 @@
   (the probability its direction gives the concept's tokens; Arad et al. 2025);
 - transcoder features clamped across layers: the chosen features of every layer set to a value, the
   difference written through their decoders into every MLP output they reconstruct (the circuit
-  tracing paper's interventions, ``circuits.intervene``, here for a batch and every position).
+  tracing paper's interventions, ``circuits.feature_edit_hooks``, here at every position).
 
 A ``Method`` maps a factor to (model, hooks); ``bench.sweep`` scores it at each factor. Vector
 methods add ``factor × unit`` along the unit direction, ``unit`` being the mean residual norm at
@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 
 from workbench import hooks
+from workbench.circuits.interventions import feature_edit_hooks
 from workbench.feature_matching import f1_scores
 
 
@@ -217,25 +218,17 @@ def clt_clamp_hooks(clt, n_layers: int, features: list[tuple[int, int]], values:
     At each MLP input the transcoder encodes the live residual; the change (value − a) of the
     clamped features is written through their decoders into this and every later MLP output.
     """
-    deltas: dict[int, torch.Tensor] = {}
+    if n_layers != clt.config.n_layers:
+        raise ValueError(f"the model has {n_layers} layers but the transcoder reads {clt.config.n_layers}")
 
-    def read(resid, hook):
-        layer = hook.layer()
-        with torch.no_grad():
-            current = clt.encode_layer(resid, layer)
-        delta = torch.zeros_like(current)
+    def clamp(layer, current, resid):
+        edited = current.clone()
         for (source, index), value in zip(features, values):
             if source == layer:
-                delta[..., index] = value - current[..., index]
-        deltas[layer] = delta
-        return resid
+                edited[..., index] = value
+        return edited
 
-    def write(mlp_out, hook):
-        with torch.no_grad():
-            return mlp_out + clt.decode_layer(deltas, hook.layer(), bias=False).to(mlp_out.dtype)
-
-    return ([(name, read) for name in hooks.transcoder_inputs(n_layers)]
-            + [(name, write) for name in hooks.transcoder_outputs(n_layers)])
+    return feature_edit_hooks(clt, clamp)
 
 
 def clt_clamp_method(name: str, model, clt, features: list[tuple[int, int]], peaks: list[float],
