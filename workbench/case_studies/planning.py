@@ -26,6 +26,7 @@ from workbench.circuits.graph import node_influence
 from workbench.circuits.interventions import feature_edit_hooks
 from workbench.feature_matching import f1_scores
 from workbench.organisms.couplets import B_POSITION, LINE_TWO_LENGTH, NEWLINE_POSITION
+from workbench.organisms.generation import generate
 
 LABEL_KINDS = ("planned word", "rhyme class of A", "topic", "word A", "subject")
 PLANNED = "planned word"
@@ -241,21 +242,10 @@ def write_line_two(model, world, cases, fwd_hooks=(), offset: dict | None = None
     """Greedy line 2 of each first line (subject, A, verb), with a key-value cache: list of word lists.
 
     The same words as ``world.complete`` (a test holds them equal), several times faster; hooks
-    see only the new tokens of each pass, at absolute position ``offset["start"]`` onwards.
+    see only the new tokens of each pass, at absolute position ``offset["start"]`` onwards
+    (``organisms.generation.generate``).
     """
-    from transformer_lens import TransformerLensKeyValueCache
-
-    offset = {"start": 0} if offset is None else offset
-    tokens = model.to_tokens([world.first_line_prompt(*case) for case in cases])
-    cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, tokens.shape[0])
-    new, written = tokens, []
-    with model.hooks(fwd_hooks=list(fwd_hooks)):
-        for step in range(n_words):
-            offset["start"] = 0 if step == 0 else tokens.shape[1] + step - 1
-            new = model(new, past_kv_cache=cache)[:, -1].argmax(-1, keepdim=True)
-            written.append(new)
-    vocab = model.tokenizer.convert_ids_to_tokens
-    return [vocab(row) for row in torch.cat(written, dim=1).tolist()]
+    return generate(model, [world.first_line_prompt(*case) for case in cases], n_words, fwd_hooks, offset)
 
 
 def generate_with_edit(model, world, clt, cases, mask, values, position: int = NEWLINE_POSITION) -> list[list[str]]:

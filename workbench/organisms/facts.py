@@ -138,12 +138,11 @@ class FactsWorld(World):
         """Greedy next-token ids after each prompt (prompts of one length are batched together)."""
         import torch
 
+        from workbench.organisms.generation import batches_by_length
+
         out = torch.empty(len(prompts), dtype=torch.long)
-        by_length: dict[int, list[int]] = {}
-        for i, prompt in enumerate(prompts):
-            by_length.setdefault(len(prompt.split()), []).append(i)
         with torch.no_grad():
-            for rows in by_length.values():
+            for rows in batches_by_length(prompts):
                 tokens = model.to_tokens([prompts[i] for i in rows])
                 out[rows] = model(tokens)[:, -1].argmax(-1).cpu()
         return out

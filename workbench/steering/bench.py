@@ -29,6 +29,7 @@ import torch
 
 from workbench import hooks
 from workbench.organisms.couplets import LINE_TWO_LENGTH
+from workbench.organisms.generation import generate  # greedy, key-value cache; here as ``steering.generate``
 
 SPLITS = ("train", "choose", "report")
 SCORES = ("concept", "instruction", "fluency")
@@ -173,37 +174,6 @@ def couplets_task(world, target_topic: str, n_choose: int = 48, n_report: int = 
 def steering_hook(model) -> str:
     """Where the vector methods act: the residual stream entering the last block (``hooks.resid_pre``)."""
     return hooks.resid_pre(model.cfg.n_layers - 1)
-
-
-@torch.no_grad()
-def generate(model, prompts: list[str], n_words: int, fwd_hooks=()) -> list[list[str]]:
-    """Greedy continuation of ``n_words`` tokens after each prompt, with ``fwd_hooks`` active throughout.
-
-    Prompts of one length are batched and decoded with a key-value cache, so a hook sees the
-    prompt once and then each new position once: a hook that edits every position it sees edits
-    every position of the text.
-    """
-    from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
-
-    out: list[list[str] | None] = [None] * len(prompts)
-    by_length: dict[int, list[int]] = {}
-    for i, prompt in enumerate(prompts):
-        by_length.setdefault(len(prompt.split()), []).append(i)
-    with model.hooks(fwd_hooks=list(fwd_hooks)):
-        for rows in by_length.values():
-            tokens = model.to_tokens([prompts[i] for i in rows])
-            cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, len(rows))
-            logits = model(tokens, past_kv_cache=cache)
-            generated = []
-            for step in range(n_words):
-                next_ids = logits[:, -1].argmax(-1, keepdim=True)
-                generated.append(next_ids)
-                if step < n_words - 1:
-                    logits = model(next_ids, past_kv_cache=cache)
-            words = torch.cat(generated, 1).tolist()
-            for i, row in zip(rows, words):
-                out[i] = model.tokenizer.convert_ids_to_tokens(row)
-    return out
 
 
 def harmonic_mean(scores: torch.Tensor) -> torch.Tensor:

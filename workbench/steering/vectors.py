@@ -27,6 +27,7 @@ import torch
 from workbench import hooks
 from workbench.circuits.interventions import feature_edit_hooks
 from workbench.feature_matching import f1_scores
+from workbench.organisms.generation import batches_by_length
 
 
 @dataclass
@@ -45,10 +46,7 @@ class Method:
 def last_position_activations(model, prompts: list[str], hook_names: list[str]) -> dict[str, torch.Tensor]:
     """Activation at each of ``hook_names`` at the last position of every prompt: {hook: (n, d)}."""
     out = {name: None for name in hook_names}
-    by_length: dict[int, list[int]] = {}
-    for i, prompt in enumerate(prompts):
-        by_length.setdefault(len(prompt.split()), []).append(i)
-    for rows in by_length.values():
+    for rows in batches_by_length(prompts):
         _, cache = model.run_with_cache(model.to_tokens([prompts[i] for i in rows]), names_filter=hook_names)
         for name in hook_names:
             acts = cache[name][:, -1].cpu()

@@ -1,0 +1,43 @@
+"""Greedy generation from an organism, with a key-value cache and hooks that may edit one position.
+
+``World.complete`` (couplets) writes the same words without a cache, re-running the whole text at
+every step: the reference the tests hold this to.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def batches_by_length(prompts: list[str]) -> list[list[int]]:
+    """Indices of ``prompts`` grouped by their number of words (one token each), in order of first appearance."""
+    by_length: dict[int, list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        by_length.setdefault(len(prompt.split()), []).append(i)
+    return list(by_length.values())
+
+
+@torch.no_grad()
+def generate(model, prompts: list[str], n_words: int, fwd_hooks=(), offset: dict | None = None) -> list[list[str]]:
+    """Greedy continuation of ``n_words`` tokens after each prompt, with ``fwd_hooks`` active throughout.
+
+    Prompts of one length are batched and decoded with a key-value cache, so a hook sees the prompt
+    once and then each new position once. Before each pass ``offset["start"]`` is set to the absolute
+    position of the pass's first token, so that a hook editing one position finds it.
+    """
+    from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
+
+    offset = {} if offset is None else offset
+    out: list[list[str] | None] = [None] * len(prompts)
+    with model.hooks(fwd_hooks=list(fwd_hooks)):
+        for rows in batches_by_length(prompts):
+            tokens = model.to_tokens([prompts[i] for i in rows])
+            cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, len(rows))
+            new, written = tokens, []
+            for step in range(n_words):
+                offset["start"] = 0 if step == 0 else tokens.shape[1] + step - 1
+                new = model(new, past_kv_cache=cache)[:, -1].argmax(-1, keepdim=True)
+                written.append(new)
+            for i, words in zip(rows, torch.cat(written, 1).tolist()):
+                out[i] = model.tokenizer.convert_ids_to_tokens(words)
+    return out
