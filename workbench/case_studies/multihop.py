@@ -31,19 +31,16 @@ from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import AttributionGraph, Pruned, prune
 from workbench.circuits.interventions import feature_edit_hooks
+from workbench.transcoders.features import position_features
 
 GROUPS = ("city", "asks for a capital", "state in play", "say the capital")
 QUESTION_FIRE_RATE = 0.9  # a feature firing for at least this share of all cities does not depend on the city
 
 
 # ---- features at the answer position over the whole world --------------------------------------
-@torch.no_grad()
 def answer_features(model, world, clt, cities: list[str]) -> torch.Tensor:
     """Transcoder features at the last position of each city's two-hop prompt: (n_cities, n_layers, F)."""
-    tokens = model.to_tokens([world.two_hop_prompt(city) for city in cities])
-    inputs = hooks.transcoder_inputs(model.cfg.n_layers)
-    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name in inputs)
-    return clt.encode(torch.stack([cache[name][:, -1] for name in inputs], dim=1))
+    return position_features(model, clt, model.to_tokens([world.two_hop_prompt(city) for city in cities]), -1)
 
 
 # ---- supernodes ---------------------------------------------------------------------------------

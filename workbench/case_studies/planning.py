@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import node_influence
 from workbench.circuits.interventions import feature_edit_hooks
 from workbench.feature_matching import f1_scores
 from workbench.organisms.couplets import B_POSITION, LINE_TWO_LENGTH, NEWLINE_POSITION
 from workbench.organisms.generation import generate
+from workbench.transcoders.features import position_features
 
 LABEL_KINDS = ("planned word", "rhyme class of A", "topic", "word A", "subject")
 PLANNED = "planned word"
@@ -53,13 +53,10 @@ def heldout_cases(world) -> list[tuple[str, str, str]]:
     return [(s, a, verbs[i % len(verbs)]) for i, (s, a) in enumerate(world.heldout_pairs)]
 
 
-@torch.no_grad()
 def newline_features(model, world, clt, cases) -> torch.Tensor:
     """Transcoder features at ``<nl>`` for each first line (subject, A, verb): (n, L, F)."""
-    inputs = hooks.transcoder_inputs(model.cfg.n_layers)
     tokens = model.to_tokens([world.first_line_prompt(*case) for case in cases])
-    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name in inputs)
-    return clt.encode(torch.stack([cache[name][:, NEWLINE_POSITION] for name in inputs], dim=1))
+    return position_features(model, clt, tokens, NEWLINE_POSITION)
 
 
 def ground_truth(world, cases) -> dict[str, list[str]]:

@@ -2,8 +2,8 @@
 
 ``model`` (the JumpReLU transcoder in circuit-tracer's layout), ``training`` (the paper's loss; one process or
 data-parallel under torchrun, with resumable checkpoints), ``distributed`` (torch.distributed set-up),
-``loading`` (safetensors + JSON; the shipped ones), ``features`` (activations over a corpus,
-top contexts, labels from ground truth).
+``loading`` (safetensors + JSON; the shipped ones), ``features`` (activations over a corpus or at one
+position, top contexts, labels from ground truth).
 """
 
 from workbench.lazy import namespace
@@ -22,7 +22,7 @@ EXPORTS = {
         "CHECKPOINT_DIR", "save_clt", "shipped_path", "load_clt", "shipped_metadata"
     ],
     "features": [
-        "FeatureCorpus", "feature_corpus", "top_contexts", "token_label", "ground_truth_labels",
+        "FeatureCorpus", "feature_corpus", "position_features", "top_contexts", "token_label", "ground_truth_labels",
         "precision_recall_for", "best_node_for", "graph_feature_labels", "node_labels"
     ],
 }

@@ -42,6 +42,14 @@ def feature_corpus(model, clt: CrossLayerTranscoder, world, sentences: list[str]
     return FeatureCorpus(tokens, activations, str_tokens)
 
 
+@torch.no_grad()
+def position_features(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, position: int) -> torch.Tensor:
+    """Every feature at one ``position`` of each row of ``tokens`` (n, n_pos): (n, n_layers, F)."""
+    inputs = hooks.transcoder_inputs(model.cfg.n_layers)
+    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name in inputs)
+    return clt.encode(torch.stack([cache[name][:, position] for name in inputs], dim=1))
+
+
 def top_contexts(corpus: FeatureCorpus, layer: int, index: int, k: int = 5) -> list[tuple[str, float]]:
     """The ``k`` strongest firings of a feature: (sentence with the firing token in [brackets], activation)."""
     acts = corpus.activations[:, :, layer, index]
