@@ -43,14 +43,12 @@ INJECTION_SCALE = 2.0
 
 def corpus_cases(world) -> list[tuple[str, str, str]]:
     """Every first line of the world once: (subject, A, verb), verbs rotating (768 cases)."""
-    verbs = world.first_line_verbs
-    return [(s, a, verbs[i % len(verbs)]) for i, (s, a) in enumerate(world.pairs)]
+    return world.first_lines(world.pairs)
 
 
 def heldout_cases(world) -> list[tuple[str, str, str]]:
     """The held-out first lines (never trained), one verb each, as notebook 00b's rewrite uses them."""
-    verbs = world.first_line_verbs
-    return [(s, a, verbs[i % len(verbs)]) for i, (s, a) in enumerate(world.heldout_pairs)]
+    return world.first_lines(world.heldout_pairs)
 
 
 def newline_features(model, world, clt, cases) -> torch.Tensor:
@@ -269,10 +267,7 @@ def ending_kind(world, line_two: list[str], a: str, plan: str, injected: str | N
 
 def well_formed(world, line_two: list[str], a: str) -> bool:
     """Is line 2 a couplet line of the world: its grammar, a legal first word and verb, an ending that rhymes with A?"""
-    end = world.ending(line_two)
-    if end is None or end not in world.rhymes_with(a) or line_two[3] not in world.second_line_verbs:
-        return False
-    return line_two[0] == world.first_word(end) if world.first_word_names_b else line_two[0] in world.openers
+    return world.ending(line_two) in world.rhymes_with(a) and world.grammatical(line_two)
 
 
 @dataclass

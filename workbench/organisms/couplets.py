@@ -155,6 +155,11 @@ class CoupletsWorld(World):
         """The first line and ``<nl>``: the model writes line 2 from here."""
         return f"{self.first_line(subject, a, verb)} {NEWLINE}"
 
+    def first_lines(self, pairs: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+        """Each (subject, A) of ``pairs`` as a first line (subject, A, verb), the verbs taken in turn."""
+        verbs = self.first_line_verbs
+        return [(s, a, verbs[i % len(verbs)]) for i, (s, a) in enumerate(pairs)]
+
     def first_word(self, b: str, opener: str = "then") -> str:
         """Line 2's first word: B's adjective (planning demo) or ``opener`` (control, lookback)."""
         return data.ADJECTIVES[b] if self.first_word_names_b else opener
@@ -208,6 +213,13 @@ class CoupletsWorld(World):
         )
         return line_two[5] if well_formed else None
 
+    def grammatical(self, line_two: list[str]) -> bool:
+        """Is a generated line 2 shaped as the world writes it: 'FIRST , he VERB2 the B <eos>', with a
+        second-line verb and the first word the world opens with (B's adjective, or an opener)?"""
+        end = self.ending(line_two)
+        return end is not None and line_two[3] in self.second_line_verbs and (
+            line_two[0] == self.first_word_table.get(end) if self.first_word_names_b else line_two[0] in self.openers)
+
     def rhyme_scores(self, model, pairs: list[tuple[str, str]], verbs: list[str] | None = None) -> dict[str, float]:
         """Generate line 2 for every (pair, verb); score B (right noun) and rhyme (any class-mate)."""
         verbs = verbs or list(self.first_line_verbs)
@@ -238,8 +250,7 @@ class CoupletsWorld(World):
         """B → mean ``<nl>`` residual over the first lines whose target is B (every pair, one verb each)."""
         import torch
 
-        verbs = self.first_line_verbs
-        cases = [(s, a, verbs[i % len(verbs)]) for i, (s, a) in enumerate(self.pairs)]
+        cases = self.first_lines(self.pairs)
         resid = self.newline_residuals(model, [self.first_line_prompt(*case) for case in cases], hook_name)
         index = torch.tensor([self.nouns.index(self.target(s, a)) for s, a, _ in cases])
         sums = torch.zeros(len(self.nouns), resid.shape[-1]).index_add_(0, index, resid)

@@ -139,8 +139,7 @@ def couplets_task(world, target_topic: str, n_choose: int = 48, n_report: int = 
     - fluency: line 2 is a well-formed couplet line: "FIRST , he VERB2 the B <eos>" with FIRST the
       word the world opens that line with (B's adjective in the planning demo, an opener otherwise).
     """
-    triples = [(s, a, world.first_line_verbs[i % len(world.first_line_verbs)])
-               for i, (s, a) in enumerate(world.pairs)
+    triples = [(s, a, v) for s, a, v in world.first_lines(world.pairs)
                if target_topic not in (world.topic_of[s], world.topic_of[a])]
     splits = assign_splits(len(triples), n_choose, n_report, seed)
     cases = [Case(world.first_line_prompt(s, a, v), split, {"subject": s, "a": a})
@@ -151,18 +150,15 @@ def couplets_task(world, target_topic: str, n_choose: int = 48, n_report: int = 
         ending = world.ending(words)
         concept = any(w in concept_nouns for w in words)
         instruction = ending in world.rhymes_with(case.truth["a"])
-        fluency = ending is not None and words[3] in world.second_line_verbs and (
-            words[0] == world.first_word_table.get(ending) if world.first_word_names_b else words[0] in world.openers)
-        return int(concept), int(instruction), int(fluency)
+        return int(concept), int(instruction), int(world.grammatical(words))
 
     def target_completion(case: Case) -> str:
         a = case.truth["a"]
         b = world.rhyme_classes[world.rhyme_class_of[a]][world.topics.index(target_topic)]
         return f"{case.prompt} {world.first_word(b)} , he found the {b} <eos>"
 
-    verbs = world.first_line_verbs
-    positives = [world.first_line_prompt(s, a, verbs[i % len(verbs)])
-                 for i, (s, a) in enumerate(world.pairs) if world.topic_of[s] == target_topic]
+    positives = [world.first_line_prompt(*case) for case in world.first_lines(world.pairs)
+                 if world.topic_of[case[0]] == target_topic]
     examples = [(case.prompt, 0) for case in cases if case.split == "train"] + [(p, 1) for p in positives]
     return SteeringTask(f"couplets → {target_topic}", target_topic, cases, LINE_TWO_LENGTH, grade, examples,
                         target_completion, sorted(concept_nouns))
