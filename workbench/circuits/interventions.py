@@ -141,7 +141,8 @@ def intervene(model, clt: CrossLayerTranscoder, prompt, edits, *,
 
     clean_mlp_out = (lambda layer, mlp_out: state.mlp_out[layer][None]) if freeze == "direct" else None
     fwd_hooks = [] if freeze == "none" else freeze_hooks(state, L, scales=freeze == "direct")
-    fwd_hooks += feature_edit_hooks(clt, apply_edits, sites=lambda resid: 0, base=clean_mlp_out)
+    one_prompt = lambda resid: 0  # the batch holds the prompt alone: edit row 0, every position
+    fwd_hooks += feature_edit_hooks(clt, apply_edits, sites=one_prompt, base=clean_mlp_out)
     logits = model.run_with_hooks(state.tokens[None], fwd_hooks=fwd_hooks)[0]
     stack = lambda d: torch.stack([d[l] for l in range(L)])
     return InterventionResult(logits, stack(resid_mid), stack(features))

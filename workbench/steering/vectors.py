@@ -214,7 +214,8 @@ def clt_clamp_hooks(clt, n_layers: int, features: list[tuple[int, int]], values:
     """Hooks that clamp each transcoder feature (layer, index) to its value at every position.
 
     At each MLP input the transcoder encodes the live residual; the change (value − a) of the
-    clamped features is written through their decoders into this and every later MLP output.
+    clamped features is written through their decoders into this and every later MLP output
+    (``circuits.feature_edit_hooks``). ``n_layers``: the model's, which the transcoder must read all of.
     """
     if n_layers != clt.config.n_layers:
         raise ValueError(f"the model has {n_layers} layers but the transcoder reads {clt.config.n_layers}")
