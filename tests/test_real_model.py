@@ -89,3 +89,79 @@ def test_auto_device_is_cuda_then_mps_then_cpu():
 
     assert models.resolve_device("auto") == pick_device()
     assert models.resolve_device("cpu") == torch.device("cpu")
+
+
+# --- every number notebook 08 states -----------------------------------------------------------------
+
+DALLAS = "Dallas is in the state of"
+
+
+@pytest.fixture(scope="module")
+def patching(smollm2):
+    from workbench import circuits
+
+    problem = circuits.patching_problem(smollm2, DALLAS, "Los Angeles is in the state of", " Texas", " California")
+    return {
+        "problem": problem,
+        "baselines": circuits.baselines(smollm2, problem),
+        "resid": circuits.activation_patching(smollm2, problem, "resid_pre"),
+        "heads": circuits.activation_patching(smollm2, problem, "attn_z"),
+        "resid_atp": circuits.attribution_patching(smollm2, problem, "resid_pre"),
+        "heads_atp": circuits.attribution_patching(smollm2, problem, "attn_z"),
+    }
+
+
+def test_notebook_logit_lens(smollm2):
+    from workbench import activations, hooks
+
+    _, cache = smollm2.run_with_cache(DALLAS, names_filter=lambda name: name in hooks.lens_points(30))
+    texas = activations.logit_lens(smollm2, cache)[:, -1, smollm2.to_single_token(" Texas")].exp()
+    assert [round(texas[1 + layer].item(), 2) for layer in (27, 28, 29)] == [0.0, 0.0, 0.19]
+
+
+def test_patching_problem_needs_equal_lengths(smollm2):
+    from workbench import circuits
+
+    with pytest.raises(ValueError, match="same number of tokens"):
+        circuits.patching_problem(smollm2, DALLAS, "Sacramento is in the state of", " Texas", " California")
+
+
+def test_notebook_patching_baselines_and_handoff(patching):
+    clean, corrupt = patching["baselines"]
+    assert (round(clean, 2), round(corrupt, 2)) == (2.46, -2.99)
+    resid = patching["resid"]
+    assert resid.shape == (30, 8)
+    assert resid[:24, 2].min() < 0.5 <= resid[2:24, 2].min()  # the city token carries it to layer 23 ...
+    assert round(resid[2:24, 2].min().item(), 2) == 0.76
+    assert resid[24:, 2].max() < 0.1  # ... and no longer from layer 24
+    assert resid[:24, -1].max() < 0.1 and round(resid[24, -1].item(), 2) == 0.87  # the last position from layer 24
+
+
+def test_patching_at_the_clean_run_restores_everything(smollm2):
+    """Patching every position of a residual layer restores exactly the clean metric (a check of the machinery)."""
+    from workbench import circuits, hooks
+
+    problem = circuits.patching_problem(smollm2, DALLAS, "Los Angeles is in the state of", " Texas", " California")
+    _, cache = smollm2.run_with_cache(problem.clean, names_filter=hooks.resid_pre(5))
+    clean, _ = circuits.baselines(smollm2, problem)
+    patched = circuits.run_logit_diff(smollm2, problem, problem.corrupt,
+                                      [(hooks.resid_pre(5), lambda value, hook: cache[hook.name])])
+    assert abs(patched.item() - clean) < 1e-4
+
+
+def test_notebook_atp_correlations_and_its_worst_site(patching):
+    from workbench import circuits
+
+    assert round(circuits.correlation(patching["resid"], patching["resid_atp"]), 2) == 0.93
+    assert round(circuits.correlation(patching["heads"], patching["heads_atp"]), 2) == 0.93
+    gap = patching["resid_atp"] - patching["resid"]
+    assert (gap[2:24, 2] < -0.25).all() and (gap[2:24, 2] > -0.65).all()  # AtP undershoots on the city token
+    worst = gap.abs().flatten().argmax().item()
+    assert divmod(worst, 8) == (11, 2)
+    assert (round(patching["resid"][11, 2].item(), 2), round(patching["resid_atp"][11, 2].item(), 2)) == (0.97, 0.35)
+
+
+def test_notebook_top_heads(patching):
+    top = patching["heads"].flatten().topk(3)
+    assert [divmod(i, 9) for i in top.indices.tolist()] == [(23, 4), (23, 1), (29, 1)]
+    assert [round(v, 2) for v in top.values.tolist()] == [0.7, 0.23, 0.21]
