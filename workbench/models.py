@@ -173,9 +173,12 @@ def convert_smollm2(target: Path | None = None) -> Path:
     tokenizer.save_pretrained(staging / "tokenizer")
     source = {"file": path.name, "bytes": path.stat().st_size}
     (staging / "config.json").write_text(json.dumps({"hf_config": hf_config, "source": source}, default=str))
-    if target.exists():  # another process converted it meanwhile: theirs is the same
-        return target
-    staging.rename(target)
+    try:
+        staging.rename(target)
+    except OSError:  # another process converted it meanwhile: theirs is the same
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
