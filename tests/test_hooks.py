@@ -16,6 +16,7 @@ def test_names_are_transformer_lens_names(layer, facts_organism):
     assert hooks.mlp_out(layer) == get_act_name("mlp_out", layer)
     assert hooks.attn_pattern(layer) == get_act_name("pattern", layer)
     assert hooks.attn_scores(layer) == get_act_name("attn_scores", layer)
+    assert hooks.attn_z(layer) == get_act_name("z", layer)
     assert hooks.ln_scale(layer, "ln1") == get_act_name("scale", layer, "ln1")
     model, _ = facts_organism
     if layer < model.cfg.n_layers:

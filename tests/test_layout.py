@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 # Lower numbers come first in the pipeline. Modules at the package root not listed are shared ground (0).
 STAGES = {
     "organisms": 1,
+    "models": 1,
     "toys": 1,
     "activations": 2,
     "saes": 3,

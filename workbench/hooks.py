@@ -43,6 +43,11 @@ def attn_pattern(layer: int) -> str:
     return block(layer, "attn.hook_pattern")
 
 
+def attn_z(layer: int) -> str:
+    """Every head's output before W_O: (batch, position, head, d_head)."""
+    return block(layer, "attn.hook_z")
+
+
 def attn_scores(layer: int) -> str:
     return block(layer, "attn.hook_attn_scores")
 

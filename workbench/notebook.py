@@ -58,9 +58,13 @@ def use_inline_circuitsvis() -> None:
     render.internet_on = lambda *args, **kwargs: False
 
 
-def setup_notebook(seed: int = runtime.DEFAULT_SEED, threads: int | None = None) -> dict:
-    """Seed, set threads, go offline, and set up plotly and circuitsvis; return the runtime settings."""
-    go_offline()
+def setup_notebook(seed: int = runtime.DEFAULT_SEED, threads: int | None = None, offline: bool = True) -> dict:
+    """Seed, set threads, go offline, and set up plotly and circuitsvis; return the runtime settings.
+
+    ``offline=False`` leaves the Hugging Face libraries free to download (notebook 08's hub switch).
+    """
+    if offline:
+        go_offline()
     filter_warnings()
     use_offline_plotly()
     use_inline_circuitsvis()

@@ -25,6 +25,10 @@ EXPORTS = {
         "to_circuit_tracer", "Pruned", "prune", "Scores", "scores", "node_influence", "graph_slug",
         "export_neuronpedia", "influence_by_path_length"
     ],
+    "patching": [
+        "PatchingProblem", "patching_problem", "run_logit_diff", "SITES", "baselines", "activation_patching",
+        "attribution_patching", "correlation"
+    ],
     "interventions": [
         "MODES", "FREEZES", "FeatureEdit", "ablate", "InterventionResult", "feature_edit_hooks", "intervene",
         "predicted_effects", "measured_effects"

@@ -26,6 +26,9 @@ EXPORTS = {
         "KIND_STYLE", "WIDTH_BUCKETS", "FADED", "SupernodeGraph", "group_features", "supernode_graph",
         "node_positions", "graph_figure", "strongest_edges", "graph_explorer"
     ],
+    "patching": [
+        "patching_heatmap", "atp_scatter"
+    ],
     "multihop": [
         "swap_heatmap", "share_histogram"
     ],
