@@ -38,7 +38,7 @@ import warnings
 
 import torch
 
-from workbench import organisms, runtime
+from workbench import artifacts, organisms, runtime
 from workbench.circuits import attribute, circuit_tracer_model
 from workbench.transcoders import load_clt, shipped_path
 from workbench.organisms.couplets import B_POSITION
@@ -175,7 +175,7 @@ def main() -> None:
     for name in ("facts_clt", "facts_plt", "couplets_clt", "couplets_plt"):
         if not shipped_path(name).exists():
             continue
-        model, world = organisms.load(name.split("_")[0])
+        model, world = organisms.load(artifacts.get(name).organism)
         clt = load_clt(name)
         start = time.perf_counter()
         ct_model = circuit_tracer_model(model, clt)
