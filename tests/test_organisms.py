@@ -39,6 +39,29 @@ def test_configs_name_the_bad_field():
         TrainConfig(lr=0)
 
 
+def test_a_corrupt_checkpoint_is_named_as_such(tmp_path):
+    from workbench.organisms.model import CheckpointError, load_checkpoint
+
+    world = organisms.get_world("facts")
+    corrupt = tmp_path / "facts.safetensors"
+    corrupt.write_bytes(organisms.checkpoint_path("facts").read_bytes()[:1000])  # a download cut short
+    with pytest.raises(CheckpointError, match="not a valid organism checkpoint: not a safetensors file"):
+        load_checkpoint(corrupt, world.tokenizer)
+    corrupt.write_bytes(organisms.checkpoint_path("facts").read_bytes())  # the weights without their record
+    with pytest.raises(CheckpointError, match=r"not a valid organism checkpoint: its record facts\.json .* is missing"):
+        load_checkpoint(corrupt, world.tokenizer)
+    corrupt.with_suffix(".json").write_text("{ not json")
+    with pytest.raises(CheckpointError, match="its record facts.json cannot be read"):
+        load_checkpoint(corrupt, world.tokenizer)
+
+
+def test_models_carry_their_organism_name():
+    """Transcoders are checked against ``cfg.model_name`` (tests/test_replacement.py)."""
+    assert organisms.load("couplets_control")[0].cfg.model_name == "couplets_control"
+    config = TrainConfig(steps=1, batch_size=4, eval_every=1)
+    assert organisms.train("facts", train_config=config, progress=False).cfg.model_name == "facts"
+
+
 def test_unknown_organism_lists_the_known_ones():
     with pytest.raises(KeyError, match="facts"):
         organisms.get_world("gpt5")

@@ -76,11 +76,12 @@ def clt_loss(clt: CrossLayerTranscoder, x, y, output_scale, sparsity_coefficient
 
 
 def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTrainConfig(), *,
-              progress: bool = True, history: list | None = None) -> CrossLayerTranscoder:
+              progress: bool = True, history: list | None = None, organism: str | None = None) -> CrossLayerTranscoder:
     """Train a transcoder on ``activations`` = (inputs, outputs), each (n_tokens, n_layers, d_model).
 
     Deterministic: initial weights and batches draw from generators seeded with ``config.seed``.
-    ``history``, if given, receives the loss parts every 100 steps.
+    ``history``, if given, receives the loss parts every 100 steps. ``organism`` names whose
+    activations these are; the transcoder keeps it, and refuses to replace another organism's MLPs.
     """
     from tqdm.auto import tqdm
 
@@ -89,7 +90,7 @@ def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTr
         raise ValueError(f"activations of shape {tuple(x_all.shape)} and {tuple(y_all.shape)} do not fit {clt_config}")
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
-        clt = CrossLayerTranscoder(clt_config)
+        clt = CrossLayerTranscoder(clt_config, organism)
     with torch.no_grad():
         clt.b_dec.copy_(y_all.mean(0))
     output_scale = (y_all - y_all.mean(0)).pow(2).sum(-1).mean(0)
@@ -153,24 +154,25 @@ def train_shipped(name: str, *, steps: int | None = None, progress: bool = True,
     train = recipe.train if steps is None else replace(recipe.train, steps=steps)
     activations = organism_activations(model, world, train.n_sentences, train.seed)
     config = CLTConfig(model.cfg.n_layers, model.cfg.d_model, recipe.d_features, cross_layer=recipe.cross_layer)
-    return train_clt(activations, config, train, progress=progress, history=history)
+    return train_clt(activations, config, train, progress=progress, history=history, organism=recipe.organism)
 
 
 def save_clt(clt: CrossLayerTranscoder, path, metadata: dict | None = None) -> Path:
-    """Write ``path`` (.safetensors: weights) and its .json (shape and ``metadata``)."""
+    """Write ``path`` (.safetensors: weights) and its .json (shape, organism and ``metadata``)."""
     from safetensors.torch import save_file
 
     path = Path(path).with_suffix(".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in clt.state_dict().items()}, str(path))
     path.chmod(0o644)
-    record = {"config": asdict(clt.config), "metadata": metadata or {}}
+    record = {"config": asdict(clt.config), "organism": clt.organism, "metadata": metadata or {}}
     path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
 
 
 def load_clt(name_or_path) -> CrossLayerTranscoder:
     """A shipped transcoder by name (``workbench/clts/<name>``) or one saved with ``save_clt`` (never unpickles)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(name_or_path)
@@ -179,9 +181,14 @@ def load_clt(name_or_path) -> CrossLayerTranscoder:
     if not path.exists():
         shipped = sorted(p.stem for p in CLT_DIR.glob("*.safetensors"))
         raise FileNotFoundError(f"no transcoder at {path}; shipped: {', '.join(shipped) or 'none'}")
-    record = json.loads(path.with_suffix(".json").read_text())
-    clt = CrossLayerTranscoder(CLTConfig(**record["config"]))
-    clt.load_state_dict(load_file(str(path)))
+    try:
+        state = load_file(str(path))
+        record = json.loads(path.with_suffix(".json").read_text())
+        clt = CrossLayerTranscoder(CLTConfig(**record["config"]), record.get("organism"))
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a valid transcoder (safetensors weights and the JSON record save_clt "
+                         f"writes): {type(error).__name__}: {error}") from None
+    clt.load_state_dict(state)
     clt.eval()
     return clt.requires_grad_(False)  # for analysis: no autograd bookkeeping in graphs and interventions
 

@@ -67,7 +67,7 @@ def train_model(world, model_config=None, train_config=None, progress: bool = Tr
 
     model_config = model_config or world.model_config
     train_config = train_config or world.train_config
-    model = build_model(model_config, world.tokenizer)
+    model = build_model(model_config, world.tokenizer, name=world.name)
     generator = torch.Generator().manual_seed(train_config.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
 
