@@ -134,7 +134,7 @@ LINE_HEIGHT = 1.3  # of the font size
 # figure fits. A city's name reads better on a longer line than cut, so words outgrow lines at first.
 LABEL_SHAPES = ((16, 2, 16), (12, 3, 16), (10, 4, 10))
 GAP = 6  # px between neighbouring boxes
-MAX_PLOT_WIDTH = 960  # px: with margins the figure fits a JupyterLab notebook at 1280 px, sidebar open
+MAX_PLOT_WIDTH = 740  # px: with margins the figure fits a notebook in JupyterLab at 1280 px, file browser open
 MIN_ROW_HEIGHT = 90  # px per layer, so that edges between rows keep a readable slope
 MIN_COLUMN_WIDTH = 56  # px per token position, so that the prompt reads as a sentence
 MARGIN = dict(l=70, r=20, t=80, b=40)  # title and legend above the plot, token names below
@@ -182,6 +182,7 @@ class GraphLayout:
     row_y: list[float]  # centre of each row: tokens, layer 0, …, logits
     width: float  # of the plot area
     height: float
+    upright_names: bool  # token names written upwards under narrow columns (a long prompt)
 
 
 def _round_half_up(x: float, step: float = 1.0) -> float:
@@ -216,18 +217,20 @@ def graph_layout(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[fl
     An entry sits in the cell of its members' mean layer (halfway between rows if they span two)
     and mean position, with ``labels[e]`` above it (None: named on hover only). Columns and rows
     grow with what they hold; cells wrap onto more lines, then labels onto narrower ones
-    (``LABEL_SHAPES``), until the plot fits ``MAX_PLOT_WIDTH``; ``min_width`` widens it evenly.
+    (``LABEL_SHAPES``), then token names turn upright, until the plot fits ``MAX_PLOT_WIDTH``;
+    ``min_width`` widens it evenly.
     """
-    for shape in LABEL_SHAPES:
-        wrapped = [wrap_label(label, *shape) if label else [] for label in labels]
-        layout = _place(graph, merged, sizes, wrapped, min_width)
-        if layout.width <= MAX_PLOT_WIDTH:
-            break
+    for upright_names in (False, True):
+        for shape in LABEL_SHAPES:
+            wrapped = [wrap_label(label, *shape) if label else [] for label in labels]
+            layout = _place(graph, merged, sizes, wrapped, min_width, upright_names)
+            if layout.width <= MAX_PLOT_WIDTH:
+                return layout
     return layout
 
 
 def _place(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[float], wrapped: list[list[str]],
-           min_width: float) -> GraphLayout:
+           min_width: float, upright_names: bool) -> GraphLayout:
     box = {}  # entry -> (width, height)
     cells = defaultdict(list)  # (row, position) -> entries
     for entry, members in enumerate(merged.members):
@@ -237,20 +240,29 @@ def _place(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[float], 
         row = _round_half_up(sum(rows) / len(rows) + 1, 0.5)  # tokens are row 0, logits n_layers + 1
         cells[row, int(_round_half_up(sum(positions) / len(positions)))].append(entry)
     widths = {entry: w for entry, (w, _) in box.items()}
-    tick_widths = [max(MIN_COLUMN_WIDTH, text_size([t], TICK_FONT_SIZE)[0] + 2 * GAP) for t in graph.token_strings]
+    if upright_names:  # a name takes one line's height across
+        tick_widths = [TICK_FONT_SIZE * LINE_HEIGHT + 2 * GAP] * graph.n_pos
+    else:
+        tick_widths = [max(MIN_COLUMN_WIDTH, text_size([t], TICK_FONT_SIZE)[0] + 2 * GAP) for t in graph.token_strings]
 
-    def columns(max_line: float):
-        split = {cell: _split_lines(entries, widths, max_line) for cell, entries in cells.items()}
-        col = list(tick_widths)
-        for (_, position), lines in split.items():
-            col[position] = max(col[position], max(sum(widths[e] for e in line) for line in lines))
-        return split, col
+    def column(position: int, max_line: float) -> tuple[dict, float]:
+        """The lines of each cell of column ``position`` and the column's width, lines at most ``max_line`` wide."""
+        split = {cell: _split_lines(entries, widths, max_line) for cell, entries in cells.items() if cell[1] == position}
+        lines = [line for cell_lines in split.values() for line in cell_lines]
+        return split, max([tick_widths[position], *(sum(widths[e] for e in line) for line in lines)])
 
-    max_line = MAX_PLOT_WIDTH
-    split, column_widths = columns(max_line)
-    while sum(column_widths) > MAX_PLOT_WIDTH and max_line > max(widths.values()):
-        max_line *= 0.85
-        split, column_widths = columns(max_line)
+    # The widest column gives way first (its cells wrap onto more lines), so crowded cells get the room.
+    laid_out = [column(p, MAX_PLOT_WIDTH) for p in range(graph.n_pos)]
+    shrinkable = set(range(graph.n_pos))
+    while sum(width for _, width in laid_out) > MAX_PLOT_WIDTH and shrinkable:
+        position = max(shrinkable, key=lambda p: laid_out[p][1])
+        narrower = column(position, laid_out[position][1] * 0.9)
+        if narrower[1] >= laid_out[position][1]:
+            shrinkable.discard(position)  # its widest line is one box, or its token's name holds it
+        else:
+            laid_out[position] = narrower
+    split = {cell: lines for cell_lines, _ in laid_out for cell, lines in cell_lines.items()}
+    column_widths = [width for _, width in laid_out]
     spare = max(0.0, min_width - sum(column_widths))
     column_widths = [w + spare / len(column_widths) for w in column_widths]
     column_x = [sum(column_widths[:p]) + w / 2 for p, w in enumerate(column_widths)]
@@ -276,7 +288,7 @@ def _place(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[float], 
                 label_points[entry] = torch.tensor([x, bottom + sizes[entry] + GAP / 2 + label_h / 2])
                 x += widths[entry] / 2
     return GraphLayout(points, list(sizes), wrapped, label_points, column_x,
-                       [row_y[float(r)] for r in range(graph.n_layers + 2)], sum(column_widths), top)
+                       [row_y[float(r)] for r in range(graph.n_layers + 2)], sum(column_widths), top, upright_names)
 
 
 # ---- the figure ---------------------------------------------------------------------------------
@@ -363,6 +375,8 @@ def graph_figure(graph: AttributionGraph, pruned: Pruned | None = None, *,
     figure_width = layout.width + MARGIN["l"] + MARGIN["r"]
     title_lines = wrap_label(title, int(figure_width / (TITLE_FONT_SIZE * CHAR_WIDTH)), max_lines=3)
     margin = {**MARGIN, "t": MARGIN["t"] + (len(title_lines) - 1) * TITLE_FONT_SIZE * LINE_HEIGHT}
+    if layout.upright_names:
+        margin["b"] += max(text_size([t], TICK_FONT_SIZE)[0] for t in graph.token_strings)
     entry_of = {node: entry for entry, group in enumerate(merged.members) for node in group}
     pinned = {entry_of[node] for node in _check_nodes(graph, pruned, [] if pinned is None else pinned, "pinned")}
     bright = _neighbourhood(merged.adjacency.clone().fill_diagonal_(0), pinned) if pinned else range(len(merged.names))
@@ -401,7 +415,7 @@ def graph_figure(graph: AttributionGraph, pruned: Pruned | None = None, *,
     )
     figure.update_xaxes(tickvals=layout.column_x, ticktext=[_escape(t) for t in graph.token_strings],
                         range=[0, layout.width], showgrid=False, zeroline=False, automargin=False,
-                        tickfont=dict(size=TICK_FONT_SIZE))
+                        tickfont=dict(size=TICK_FONT_SIZE), tickangle=-90 if layout.upright_names else 0)
     figure.update_yaxes(tickvals=layout.row_y, ticktext=rows, range=[0, layout.height], showgrid=True,
                         gridcolor="#eeeeee", zeroline=False, automargin=False, tickfont=dict(size=TICK_FONT_SIZE))
     return figure
@@ -427,7 +441,7 @@ def _edge_table(graph: AttributionGraph, title: str, edges: list[tuple[int, floa
         for other, weight in edges
     ) or '<tr><td colspan="2"><i>none</i></td></tr>'
     header = f'<tr><th style="text-align:left">{title}</th><th>weight</th></tr>'
-    return f'<table style="margin-right:2em">{header}{rows}</table>'
+    return f'<table style="margin-right:2em;line-height:1.4">{header}{rows}</table>'
 
 
 def graph_explorer(graph: AttributionGraph, pruned: Pruned | None = None, *, top_edges: int = 8, **figure_kwargs):
@@ -448,7 +462,8 @@ def graph_explorer(graph: AttributionGraph, pruned: Pruned | None = None, *, top
     def redraw(change=None):
         node = chooser.value
         incoming, outgoing = strongest_edges(graph, pruned, node, top_edges)
-        table.value = ('<div style="display:flex">' + _edge_table(graph, "strongest inputs", incoming)
+        table.value = ('<div style="display:flex;align-items:flex-start">'  # tables as tall as their rows
+                       + _edge_table(graph, "strongest inputs", incoming)
                        + _edge_table(graph, "strongest outputs", outgoing) + "</div>")
         title = f"neighbourhood of {graph.node_label(node)}"
         figure = graph_figure(graph, pruned, pinned=[node], title=title, **figure_kwargs)
