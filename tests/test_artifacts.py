@@ -30,6 +30,10 @@ def test_every_shipped_thing_is_registered():
         artifact = artifacts.get(name)
         assert artifact.paths and all(path.exists() for path in artifact.paths), name
         assert artifact.organism in organisms.names()
+        if artifact.kind == "transcoder":  # it records whose MLPs it replaces, and refuses any other organism
+            from workbench.transcoders import load_clt
+
+            assert load_clt(name).organism == artifact.organism, name
 
 
 def test_unknown_names_and_kinds_are_refused():

@@ -118,9 +118,13 @@ def test_pruning_keeps_tokens_and_logits_and_drops_most_features(setup):
 
 
 def test_bad_prompts_are_refused(setup):
-    model, _, clt, _ = setup
+    model, _, clt, prompt = setup
     with pytest.raises(ValueError, match="longer than the model's context"):
         attribute(model, clt, torch.ones(model.cfg.n_ctx + 1, dtype=torch.long))
+    words = model.tokenizer.convert_ids_to_tokens(prompt[1:].tolist())  # without <bos>
+    too_long = " ".join(words * 4)  # TransformerLens's to_tokens would cut it to n_ctx tokens
+    with pytest.raises(ValueError, match=rf"prompt of {4 * len(words) + 1} tokens .* context of {model.cfg.n_ctx} tokens"):
+        attribute(model, clt, too_long)
     with pytest.raises(ValueError, match="one prompt"):
         attribute(model, clt, torch.ones(2, 5, dtype=torch.long))
     wrong = load_clt("facts_clt")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from workbench.circuits.attribution import attribute
-from workbench.circuits.graph import export_neuronpedia, prune
+from workbench.circuits.graph import AttributionGraph, Pruned, export_neuronpedia, prune
 from workbench.transcoders import load_clt
 from workbench.viz import graph as graph_view
 
@@ -106,9 +106,94 @@ def test_supernodes_sum_the_edges_of_their_members(setup):
     figure = graph_view.graph_figure(graph, pruned, supernodes=supernodes)
     assert sum(len(t.x) for t in figure.data if t.name in NODE_TRACES) == len(merged.names)
     drawn = next(t for t in figure.data if t.name == "supernode")
-    xy = graph_view.node_positions(graph, pruned)
-    assert drawn.x[0] == pytest.approx(sum(xy[n][0] for n in first) / len(first))
+    nearest = lambda ticks, value: min(range(len(ticks)), key=lambda k: abs(ticks[k] - value))
+    position = round(sum(graph.node_location(n)[1] for n in first) / len(first))
+    assert nearest(figure.layout.xaxis.tickvals, drawn.x[0]) == position  # in its members' column
+    assert figure.layout.yaxis.ticktext[nearest(figure.layout.yaxis.tickvals, drawn.y[0])] == "layer 0"
     assert all(graph.node_label(n) in drawn.hovertext[0] for n in first[:12])
+
+
+def crowded_graph(n_pos: int = 16, n_layers: int = 3) -> tuple[AttributionGraph, Pruned]:
+    """A made-up graph harder to draw than any organism's: a full context, 60 features in one cell, 10 logits."""
+    generator = torch.Generator().manual_seed(0)
+    cells = [(0, n_pos - 1, 60), (1, n_pos - 1, 30), (2, n_pos - 1, 12), (0, n_pos - 2, 9)]
+    cells += [(layer, position, 2) for layer in range(n_layers) for position in range(1, n_pos - 2)]
+    features = torch.tensor([(layer, position, index) for layer, position, n in cells for index in range(n)])
+    tokens = [f"word_{p}" if p % 3 else "containing" for p in range(n_pos)]
+    logits = ["Indianapolis", "Jefferson_City", "Sacramento", "Montgomery", "Harrisburg", "Tallahassee",
+              "Springfield", "Providence", "Montpelier", "Baton_Rouge"]
+    n_nodes = len(features) + n_layers * n_pos + n_pos + len(logits)
+    adjacency = torch.randn(n_nodes, n_nodes, generator=generator) * (torch.rand(n_nodes, n_nodes, generator=generator) < 0.05)
+    graph = AttributionGraph(
+        tokens=torch.arange(n_pos), active_features=features, activations=torch.rand(len(features), generator=generator),
+        logit_tokens=torch.arange(len(logits)), logit_probabilities=torch.full((len(logits),), 0.1), adjacency=adjacency,
+        n_layers=n_layers, token_strings=["<bos>", *tokens[1:]], logit_strings=logits, name="crowded",
+    )
+    return graph, Pruned(torch.ones(n_nodes, dtype=torch.bool), adjacency != 0, torch.linspace(0, 1, n_nodes))
+
+
+def drawn_boxes(figure) -> tuple[list, list, list, tuple[float, float]]:
+    """(marker boxes, label boxes, token-name boxes, plot size) in px, from the figure alone.
+
+    Text boxes are estimated as characters × font size × ``graph_view.CHAR_WIDTH`` wide and
+    lines × font size × ``graph_view.LINE_HEIGHT`` tall, at the size the figure is drawn.
+    """
+    layout = figure.layout
+    width = layout.width - layout.margin.l - layout.margin.r
+    height = layout.height - layout.margin.t - layout.margin.b
+    (x0, x1), (y0, y1) = layout.xaxis.range, layout.yaxis.range
+    px = lambda x, y: ((x - x0) / (x1 - x0) * width, (y - y0) / (y1 - y0) * height)
+
+    def text_size(text, size):
+        lines = html.unescape(text).split("<br>")
+        return max(map(len, lines)) * size * graph_view.CHAR_WIDTH, len(lines) * size * graph_view.LINE_HEIGHT
+
+    def box(x, y, w, h):
+        return (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+
+    markers = [box(*px(x, y), trace.marker.size, trace.marker.size)
+               for trace in figure.data if trace.name in NODE_TRACES for x, y in zip(trace.x, trace.y)]
+    labels = [box(*px(a.x, a.y), *text_size(a.text, a.font.size)) for a in layout.annotations]
+    upright = layout.xaxis.tickangle == -90  # token names written upwards: one line wide
+    ticks = []
+    for x, text in zip(layout.xaxis.tickvals, layout.xaxis.ticktext):
+        w, h = text_size(text, layout.xaxis.tickfont.size)
+        ticks.append(box(px(x, y0)[0], -10, *((h, w) if upright else (w, h))))
+    return markers, labels, ticks, (width, height)
+
+
+def overlapping(boxes, others=None) -> list:
+    """Pairs of boxes (x0, y0, x1, y1) that overlap, within ``boxes`` or between ``boxes`` and ``others``."""
+    pairs = [(a, b) for i, a in enumerate(boxes) for b in (boxes[i + 1:] if others is None else others)]
+    return [(a, b) for a, b in pairs if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+
+
+@pytest.mark.parametrize("which", ["dallas", "dallas supernodes", "dallas pinned", "crowded", "crowded supernodes"])
+def test_nothing_drawn_hides_anything_else(setup, which):
+    """Markers never overlap, nor do names (of logits, supernodes, tokens), and it all fits 1280 px."""
+    if which.startswith("dallas"):
+        _, graph, pruned = setup
+    else:
+        graph, pruned = crowded_graph()
+    supernodes = None
+    if which.endswith("supernodes"):  # one supernode per layer and position, long names like the notebook's
+        features = [n for n in kept_nodes(pruned) if graph.node_kind(n) == "feature"]
+        labels = {n: "fires on {} / {}".format(*(graph.token_strings[graph.node_location(n)[1]] for _ in "ab"))
+                  + f" in layer {graph.node_location(n)[0]}" for n in features}
+        supernodes = graph_view.group_features(graph, pruned, labels)
+    pinned = [graph.logit_start] if which.endswith("pinned") else None
+    figure = graph_view.graph_figure(graph, pruned, supernodes=supernodes, pinned=pinned)
+    markers, labels, ticks, (width, height) = drawn_boxes(figure)
+
+    assert len(markers) == len(graph_view.supernode_graph(graph, pruned, supernodes).names)
+    assert len(labels) >= graph.n_logits
+    assert not overlapping(markers)
+    assert not overlapping(labels)
+    assert not overlapping(labels, markers)
+    assert not overlapping(ticks)
+    assert all(0 <= x0 and x1 <= width and 0 <= y0 and y1 <= height for x0, y0, x1, y1 in markers + labels)
+    if which != "crowded supernodes":  # a named supernode at each of 16 positions cannot fit: it scrolls
+        assert figure.layout.width <= 840  # a notebook in JupyterLab at 1280 px, file browser open (test_browser.py)
 
 
 def test_bad_nodes_are_refused_with_a_reason(setup):

@@ -36,6 +36,43 @@ def test_configs_name_the_bad_field():
         TrainConfig(lr=0)
 
 
+def test_a_corrupt_checkpoint_is_named_as_such(tmp_path):
+    from workbench.organisms.model import CheckpointError, load_checkpoint
+
+    world = organisms.get_world("facts")
+    corrupt = tmp_path / "facts.safetensors"
+    corrupt.write_bytes(organisms.checkpoint_path("facts").read_bytes()[:1000])  # a download cut short
+    with pytest.raises(CheckpointError, match="not a valid organism checkpoint: not a safetensors file"):
+        load_checkpoint(corrupt, world.tokenizer)
+    corrupt.write_bytes(organisms.checkpoint_path("facts").read_bytes())  # the weights without their record
+    with pytest.raises(CheckpointError, match=r"not a valid organism checkpoint: its record facts\.json .* is missing"):
+        load_checkpoint(corrupt, world.tokenizer)
+    corrupt.with_suffix(".json").write_text("{ not json")
+    with pytest.raises(CheckpointError, match="its record facts.json cannot be read"):
+        load_checkpoint(corrupt, world.tokenizer)
+
+
+def test_the_training_curve_starts_before_the_learning():
+    """Notebook 00b draws the shipped facts curve: it used to start after the model had learnt it all."""
+    from workbench.organisms.training import EARLY_EVALS
+
+    history = []
+    organisms.train("facts", train_config=TrainConfig(steps=5, batch_size=16, eval_every=5), progress=False,
+                    history=history)
+    assert [row["step"] for row in history] == [step for step in EARLY_EVALS if step < 5] + [5]
+    shipped = organisms.checkpoint_metadata("facts")["history"]
+    first, last = shipped[0], shipped[-1]
+    assert first["step"] == EARLY_EVALS[0] and first["loss"] > 5 * last["loss"]
+    assert first["two_hop_heldout"] == 0 and last["two_hop_heldout"] > 0.9
+
+
+def test_models_carry_their_organism_name():
+    """Transcoders are checked against ``cfg.model_name`` (tests/test_replacement.py)."""
+    assert organisms.load("couplets_control")[0].cfg.model_name == "couplets_control"
+    config = TrainConfig(steps=1, batch_size=4, eval_every=1)
+    assert organisms.train("facts", train_config=config, progress=False).cfg.model_name == "facts"
+
+
 def test_unknown_organism_lists_the_known_ones():
     with pytest.raises(KeyError, match="facts"):
         organisms.get_world("gpt5")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import warnings
@@ -45,10 +46,26 @@ def test_setup_notebook_goes_offline():
 
     settings = workbench.setup_notebook(seed=3)
     assert settings["seed"] == 3
-    assert pio.renderers.default == "notebook"
+    assert pio.renderers.default == workbench.notebook.PLOTLY_RENDERER
     assert render.internet_on() is False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         workbench.notebook.filter_warnings()
         warnings.warn("HookedTransformer is deprecated and will be removed", DeprecationWarning)
     assert not [w for w in caught if "HookedTransformer" in str(w.message)]
+
+
+def test_plotly_figures_load_nothing_from_the_internet():
+    """plotly 7.1's notebook renderer writes a MathJax <script src> from cdnjs into every figure."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    import workbench
+
+    workbench.setup_notebook()
+    figure = go.Figure(go.Scatter(x=[0, 1], y=[1, 0])).to_dict()
+    plain = pio.renderers["notebook"].to_mimebundle(figure)["text/html"]
+    ours = pio.renderers[pio.renderers.default].to_mimebundle(figure)["text/html"]
+    assert "cdnjs.cloudflare.com" in plain  # what the fix removes (if plotly stops, drop the fix)
+    assert re.findall(r"<script[^>]*>", ours) and not re.findall(r"<script[^>]*\bsrc=", ours)
+    assert "Plotly.newPlot" in ours

@@ -103,6 +103,30 @@ def test_a_transcoder_of_the_wrong_shape_is_refused(facts_organism):
         load_clt("no_such_transcoder")
 
 
+def test_a_transcoder_of_another_organism_is_refused(facts_organism, tmp_path):
+    """The couplets transcoder has the facts organism's shapes: only its record tells them apart."""
+    from workbench.circuits import attribute
+    from workbench.transcoders import save_clt
+
+    model, world = facts_organism
+    couplets_clt = load_clt("couplets_clt")
+    assert couplets_clt.organism == "couplets" and load_clt("facts_clt").organism == "facts"
+    with pytest.raises(ValueError, match="trained on the 'couplets' organism's MLPs, not on 'facts'"):
+        with replaced(model, couplets_clt):
+            pass
+    with pytest.raises(ValueError, match="'couplets' organism"):
+        attribute(model, couplets_clt, world.two_hop_prompt("Dallas"))
+    reloaded = load_clt(save_clt(couplets_clt, tmp_path / "mine"))
+    assert reloaded.organism == "couplets"  # the record survives saving
+
+
+def test_a_file_that_is_not_a_transcoder_is_refused(tmp_path):
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"not a transcoder" * 10)
+    with pytest.raises(ValueError, match="not a valid transcoder"):
+        load_clt(corrupt)
+
+
 @pytest.mark.parametrize("organism", ["facts", "couplets"])
 def test_notebook_03_comparisons_of_clt_and_plt(organism):
     """Notebook 03: few dead features; the CLT needs fewer layer-1 features than the PLT."""

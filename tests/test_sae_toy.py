@@ -81,6 +81,24 @@ def test_training_is_deterministic(data):
 # --- Data and metrics -------------------------------------------------------------------------
 
 
+def test_the_progress_bar_ends_full_on_a_short_run(data):
+    """SAELens moves its bar every 100 steps: a 30-step run used to end at 0 %."""
+    from unittest import mock
+
+    import sae_lens.training.sae_trainer as trainer_module
+
+    bars, real_tqdm = [], trainer_module.tqdm
+
+    def recording_tqdm(*args, **kwargs):
+        bars.append(real_tqdm(*args, **kwargs))
+        return bars[-1]
+
+    with mock.patch.object(trainer_module, "tqdm", recording_tqdm):
+        sae_toy.train_sae(data, sae_toy.ToySAEConfig(architecture="topk", n_steps=30, batch_size=64))
+    (bar,) = bars
+    assert bar.total == 30 * 64 and bar.n == bar.total
+
+
 def test_toy_data_fires_the_configured_number_of_features():
     for correlation in (0.0, 0.5):
         data = sae_toy.make_toy_data(sae_toy.ToyDataConfig(correlation=correlation))

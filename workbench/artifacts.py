@@ -195,7 +195,7 @@ def _train_transcoder(recipe: TranscoderRecipe, model, world, *, progress: bool,
         data = organism_activations(model, world, config.n_sentences, config.seed)
     shape = CLTConfig(model.cfg.n_layers, model.cfg.d_model, recipe.d_features, cross_layer=recipe.cross_layer)
     return train_clt(data, shape, config, progress=progress, history=history, checkpoint=checkpoint,
-                     checkpoint_every=checkpoint_every)
+                     checkpoint_every=checkpoint_every, organism=recipe.organism)
 
 
 def ship(name: str, *, out=None, **options) -> list[Path]:

@@ -6,7 +6,8 @@ network:
 - seeds and thread count (``workbench.runtime``);
 - plotly's ``"notebook"`` renderer, which embeds plotly.js once per kernel (the default mimetype
   renderer shows a blank figure in exported HTML; ``"cdn"`` and ``"notebook_connected"`` fetch
-  plotly.js from the internet);
+  plotly.js from the internet), less the MathJax ``<script src>`` from cdnjs that plotly 7.1 writes
+  into every figure (registered as ``"notebook_offline"``; no figure here uses LaTeX);
 - circuitsvis in inline mode: its ``internet_on()`` probes google.com on every display and, when
   the probe succeeds, loads its JavaScript from a CDN; we make the probe answer "offline";
 - TransformerLens's ``HookedTransformer`` deprecation warning filtered (it fires on every model
@@ -16,6 +17,7 @@ network:
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 from workbench import runtime
@@ -27,7 +29,9 @@ OFFLINE_ENV = {
     "WANDB_MODE": "disabled",
 }
 
-PLOTLY_RENDERER = "notebook"
+PLOTLY_RENDERER = "notebook_offline"
+# plotly's HtmlRenderer passes include_mathjax="cdn" unconditionally (plotly/io/_base_renderers.py).
+REMOTE_SCRIPT = re.compile(r'<script[^>]*\bsrc="(?:https?:)?//[^"]*"[^>]*>\s*</script>')
 
 
 def go_offline() -> None:
@@ -44,10 +48,24 @@ def filter_warnings() -> None:
     warnings.filterwarnings("ignore", message=r"To copy construct from a tensor", module=r"sae_lens\.")
 
 
+def offline_notebook_renderer():
+    """plotly's ``"notebook"`` renderer, with every ``<script src>`` that would leave the machine removed."""
+    from plotly.io._base_renderers import NotebookRenderer
+
+    class OfflineNotebookRenderer(NotebookRenderer):
+        def to_mimebundle(self, fig_dict):
+            bundle = super().to_mimebundle(fig_dict)
+            return {**bundle, "text/html": REMOTE_SCRIPT.sub("", bundle["text/html"])}
+
+    return OfflineNotebookRenderer()
+
+
 def use_offline_plotly() -> None:
     """Render plotly figures with plotly.js embedded in the notebook (works offline and in HTML)."""
     import plotly.io as pio
 
+    if PLOTLY_RENDERER not in pio.renderers:
+        pio.renderers[PLOTLY_RENDERER] = offline_notebook_renderer()
     pio.renderers.default = PLOTLY_RENDERER
 
 

@@ -212,8 +212,13 @@ def circuit_tracer_model(model, clt: CrossLayerTranscoder):
     weights are renamed on the way in. Pass it token ids that begin with ``<bos>``: given a string
     it tokenizes without special tokens and prepends one itself.
     """
+    import warnings
+
     from circuit_tracer import ReplacementModel
 
+    # circuit-tracer's backward passes hook modules whose inputs need no gradient, and torch warns
+    # about it on every graph: nothing a learner can act on.
+    warnings.filterwarnings("ignore", message=r"Full backward hook is firing when gradients are computed")
     replacement = ReplacementModel.from_config(model.cfg, clt.to_circuit_tracer(), tokenizer=model.tokenizer)
     renamed = {}
     for key, value in model.state_dict().items():

@@ -187,6 +187,10 @@ class Scores(NamedTuple):
     replacement: float  # share of token → logit influence that avoids error nodes entirely
     completeness: float  # influence-weighted share of each node's inputs that are not errors
 
+    def __str__(self) -> str:
+        """Rounded for a notebook's print (float32 in full reads 0.8914814591407776)."""
+        return f"replacement score {self.replacement:.3f}, completeness {self.completeness:.3f}"
+
 
 def scores(graph: AttributionGraph) -> Scores:
     """circuit-tracer's replacement and completeness scores of the (unpruned) graph."""

@@ -50,16 +50,20 @@ class PromptState:
 
 
 def as_token_row(model, tokens) -> torch.Tensor:
-    """A prompt as a 1-D tensor of token ids (strings are tokenized with the model's tokenizer)."""
+    """A prompt as a 1-D tensor of token ids (strings are tokenized with the model's tokenizer).
+
+    A prompt longer than the model's context is refused: ``to_tokens`` would silently cut it.
+    """
     if isinstance(tokens, str):
-        tokens = model.to_tokens(tokens)[0]
+        tokens = model.to_tokens(tokens, truncate=False)[0]
     tokens = torch.as_tensor(tokens)
     if tokens.ndim == 2 and tokens.shape[0] == 1:
         tokens = tokens[0]
     if tokens.ndim != 1 or len(tokens) < 2:
         raise ValueError(f"expected one prompt of at least 2 tokens, got a tensor of shape {tuple(tokens.shape)}")
     if len(tokens) > model.cfg.n_ctx:
-        raise ValueError(f"prompt of {len(tokens)} tokens is longer than the model's context ({model.cfg.n_ctx})")
+        raise ValueError(f"prompt of {len(tokens)} tokens is longer than the model's context of "
+                         f"{model.cfg.n_ctx} tokens (n_ctx); shorten it")
     return tokens
 
 

@@ -42,12 +42,20 @@ def replacement_hooks(clt: CrossLayerTranscoder, record: dict | None = None) -> 
 
 
 def check_fits(model, clt: CrossLayerTranscoder) -> None:
-    """Refuse a transcoder whose shape does not match the model's."""
+    """Refuse a transcoder whose shape does not match the model's, or that was trained on another organism.
+
+    Organisms share their shapes, so a transcoder of the wrong one would run and explain nothing;
+    the organism's name is the model's ``cfg.model_name`` (set by ``organisms.load`` and ``train``).
+    """
     if (clt.config.n_layers, clt.config.d_model) != (model.cfg.n_layers, model.cfg.d_model):
         raise ValueError(
             f"transcoder of {clt.config.n_layers} layers × d_model {clt.config.d_model} does not fit a model of "
             f"{model.cfg.n_layers} layers × d_model {model.cfg.d_model}"
         )
+    organism = model.cfg.model_name
+    if clt.organism is not None and organism != "custom" and clt.organism != organism:
+        raise ValueError(f"this transcoder was trained on the {clt.organism!r} organism's MLPs, not on {organism!r}'s: "
+                         f"load {organism!r}'s own (clt_training.SHIPPED lists them) or train one on it")
 
 
 @contextmanager

@@ -50,7 +50,7 @@ def load(name: str, device: str = "cpu"):
     path = checkpoint_path(name)
     if not path.exists():
         raise FileNotFoundError(f"no shipped checkpoint for {name!r} at {path}; run `python -m workbench.artifacts train {name}`")
-    return load_checkpoint(path, the_world.tokenizer, device), the_world
+    return load_checkpoint(path, the_world.tokenizer, device, name), the_world
 
 
 def train(name: str, model_config=None, train_config=None, progress: bool = True, history: list | None = None):

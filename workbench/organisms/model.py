@@ -43,8 +43,11 @@ class OrganismConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def hooked_config(config: OrganismConfig, d_vocab: int, device: str = "cpu"):
-    """The ``HookedTransformerConfig`` of an organism (also what circuit-tracer loads from)."""
+def hooked_config(config: OrganismConfig, d_vocab: int, device: str = "cpu", name: str | None = None):
+    """The ``HookedTransformerConfig`` of an organism (also what circuit-tracer loads from).
+
+    ``name`` (the organism's) becomes ``model_name``, which transcoders are checked against.
+    """
     from transformer_lens import HookedTransformerConfig
 
     return HookedTransformerConfig(
@@ -60,6 +63,7 @@ def hooked_config(config: OrganismConfig, d_vocab: int, device: str = "cpu"):
         positional_embedding_type="standard",
         seed=config.seed,
         device=device,
+        model_name=name or "custom",  # TransformerLens's default for a model built from a config
     )
 
 
@@ -77,7 +81,7 @@ def lookback_mask_hook(lookback: int):
     return hook
 
 
-def build_model(config: OrganismConfig, tokenizer, device: str = "cpu"):
+def build_model(config: OrganismConfig, tokenizer, device: str = "cpu", name: str | None = None):
     """A freshly initialised organism (seeded by ``config.seed``) with its tokenizer attached."""
     import warnings
 
@@ -85,7 +89,7 @@ def build_model(config: OrganismConfig, tokenizer, device: str = "cpu"):
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*deprecated.*")
-        model = HookedTransformer(hooked_config(config, len(tokenizer), device), tokenizer=tokenizer)
+        model = HookedTransformer(hooked_config(config, len(tokenizer), device, name), tokenizer=tokenizer)
     if config.lookback is not None:
         for layer in range(config.n_layers):
             model.add_perma_hook(hooks.attn_scores(layer), lookback_mask_hook(config.lookback))
@@ -105,19 +109,38 @@ def save_checkpoint(model, config: OrganismConfig, path: Path, metadata: dict | 
     path.with_suffix(".json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
+class CheckpointError(ValueError):
+    """A file that is not an organism checkpoint (weights and their JSON record)."""
+
+
 def read_checkpoint_config(path: Path) -> tuple[OrganismConfig, dict]:
-    record = json.loads(Path(path).with_suffix(".json").read_text())
-    return OrganismConfig.from_dict(record["config"]), record.get("metadata", {})
+    """The config and metadata in the JSON record next to checkpoint ``path``."""
+    record_path = Path(path).with_suffix(".json")
+    try:
+        record = json.loads(record_path.read_text())
+        return OrganismConfig.from_dict(record["config"]), record.get("metadata", {})
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} is not a valid organism checkpoint: its record {record_path.name} "
+                              "(architecture and metadata, written by save_checkpoint) is missing") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} is not a valid organism checkpoint: its record {record_path.name} "
+                              f"cannot be read ({type(error).__name__}: {error})") from None
 
 
-def load_checkpoint(path: Path, tokenizer, device: str = "cpu"):
-    """Rebuild the organism from a safetensors checkpoint (never unpickles)."""
+def load_checkpoint(path: Path, tokenizer, device: str = "cpu", name: str | None = None):
+    """Rebuild the organism ``name`` from a safetensors checkpoint (never unpickles)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    path = Path(path)
+    path = Path(path).with_suffix(".safetensors")
+    if not path.is_file():
+        raise FileNotFoundError(f"no organism checkpoint at {path}")
+    try:
+        state = load_file(str(path), device=str(device))
+    except SafetensorError as error:
+        raise CheckpointError(f"{path} is not a valid organism checkpoint: not a safetensors file ({error})") from None
     config, _ = read_checkpoint_config(path)
-    model = build_model(config, tokenizer, device)
-    state = load_file(str(path.with_suffix(".safetensors")), device=str(device))
+    model = build_model(config, tokenizer, device, name)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith(("IGNORE", ".mask"))]
     if missing or unexpected:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from workbench.config_checks import non_negative_numbers, positive_ints, positive_numbers
 
 
+EARLY_EVALS = (1, 3, 10, 30, 100)  # steps also evaluated: most learning happens before the first eval_every
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train an organism. ``steps`` × ``batch_size`` sentences are seen in total."""
@@ -67,7 +70,7 @@ def train_model(world, model_config=None, train_config=None, progress: bool = Tr
 
     model_config = model_config or world.model_config
     train_config = train_config or world.train_config
-    model = build_model(model_config, world.tokenizer)
+    model = build_model(model_config, world.tokenizer, name=world.name)
     generator = torch.Generator().manual_seed(train_config.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
 
@@ -91,7 +94,7 @@ def train_model(world, model_config=None, train_config=None, progress: bool = Tr
         scheduler.step()
         tokens_seen += int(mask.sum().item())
         last = step == train_config.steps - 1
-        if (step + 1) % train_config.eval_every == 0 or last:
+        if (step + 1) % train_config.eval_every == 0 or step + 1 in EARLY_EVALS or last:
             model.eval()
             with torch.no_grad():
                 metric_name, metric = world.progress_metric(model)

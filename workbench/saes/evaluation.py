@@ -42,13 +42,14 @@ class SpliceReport:
 
 
 def splice_table(reports: dict[str, SpliceReport]) -> str:
-    """One line per named ``SpliceReport``: the loss recovered, its three losses, and the SAE's own measures."""
-    width = max(map(len, reports))
-    return "\n".join(
-        f"{name:>{width}}: CE recovered {r.ce_recovered:.3f}  (clean {r.ce_clean:.3f}, SAE {r.ce_sae:.3f}, "
-        f"zero {r.ce_zero:.3f})  explained variance {r.explained_variance:.3f}  L0 {r.l0:.1f}  dead {r.dead_fraction:.0%}"
+    """A row per named ``SpliceReport``: the loss recovered, its three losses (nats), and the SAE's own measures."""
+    width = max(map(len, reports)) + 2
+    header = f"{'':{width}}CE recovered  CE clean  CE SAE  CE zero  expl. var.    L0  dead"
+    return "\n".join([header] + [
+        f"{name:<{width}}{r.ce_recovered:12.3f}{r.ce_clean:10.3f}{r.ce_sae:8.3f}{r.ce_zero:9.3f}"
+        f"{r.explained_variance:12.3f}{r.l0:6.1f}{r.dead_fraction:6.0%}"
         for name, r in reports.items()
-    )
+    ])
 
 
 @torch.no_grad()

@@ -220,16 +220,21 @@ def train_sae(data: ToyData, config: ToySAEConfig = ToySAEConfig(), *, progress:
 
 @contextmanager
 def sae_lens_progress(progress: bool):
-    """Switch SAELens's training progress bar off while inside, when ``progress`` is False."""
-    if progress:
-        yield
-        return
-    from functools import partial
+    """SAELens's training progress bar while inside: moved on every step, or off if ``progress`` is False.
+
+    SAELens moves its bar every 100 steps, so a run of fewer steps ended at "0%" under a learner's eyes.
+    """
+    from functools import partial, partialmethod
     from unittest import mock
 
     import sae_lens.training.sae_trainer as trainer_module
 
-    with mock.patch.object(trainer_module, "tqdm", partial(trainer_module.tqdm, disable=True)):
+    if progress:
+        every_step = partialmethod(trainer_module.SAETrainer._update_pbar, update_interval=1)
+        patch = mock.patch.object(trainer_module.SAETrainer, "_update_pbar", every_step)
+    else:
+        patch = mock.patch.object(trainer_module, "tqdm", partial(trainer_module.tqdm, disable=True))
+    with patch:
         yield
 
 
@@ -450,10 +455,11 @@ def report_table(reports: dict[str, SAEReport]) -> str:
     """The reports as a fixed-width text table, one row per SAE."""
     names = [field.name for field in fields(SAEReport)]
     width = max(len(name) for name in reports) + 2
-    lines = [" " * width + "".join(f"{name:>19}" for name in names)]
+    columns = [max(len(name), 5) + 2 for name in names]  # as narrow as the headers: fits a notebook
+    lines = [" " * width + "".join(f"{name:>{w}}" for name, w in zip(names, columns))]
     for run, report in reports.items():
         values = report.as_dict()
-        lines.append(f"{run:<{width}}" + "".join(f"{values[name]:>19.3g}" for name in names))
+        lines.append(f"{run:<{width}}" + "".join(f"{values[name]:>{w}.3g}" for name, w in zip(names, columns)))
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 def save_clt(clt: CrossLayerTranscoder, path, metadata: dict | None = None) -> Path:
-    """Write ``path`` (.safetensors: weights) and its .json (shape and ``metadata``).
+    """Write ``path`` (.safetensors: weights) and its .json (shape, organism and ``metadata``).
 
     Each file is written under a temporary name and renamed, so a reader (or a run killed midway)
     never leaves half a transcoder behind.
@@ -32,7 +32,8 @@ def save_clt(clt: CrossLayerTranscoder, path, metadata: dict | None = None) -> P
     save_file({k: v.detach().cpu().contiguous() for k, v in clt.state_dict().items()}, str(weights))
     weights.chmod(0o644)
     os.replace(weights, path)
-    text = json.dumps({"config": asdict(clt.config), "metadata": metadata or {}}, indent=2, sort_keys=True) + "\n"
+    text = json.dumps({"config": asdict(clt.config), "organism": clt.organism, "metadata": metadata or {}},
+                      indent=2, sort_keys=True) + "\n"
     temporary = record.with_name(f".{record.name}.{os.getpid()}.tmp")
     temporary.write_text(text)
     os.replace(temporary, record)
@@ -45,6 +46,7 @@ def shipped_path(name: str) -> Path:
 
 def load_clt(name_or_path) -> CrossLayerTranscoder:
     """A shipped transcoder by name (``facts_clt``) or one saved with ``save_clt`` (never unpickles)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(name_or_path)
@@ -53,9 +55,14 @@ def load_clt(name_or_path) -> CrossLayerTranscoder:
     if not path.exists():
         shipped = sorted(p.stem for p in CHECKPOINT_DIR.glob("*.safetensors"))
         raise FileNotFoundError(f"no transcoder at {path}; shipped: {', '.join(shipped) or 'none'}")
-    record = json.loads(path.with_suffix(".json").read_text())
-    clt = CrossLayerTranscoder(CLTConfig(**record["config"]))
-    clt.load_state_dict(load_file(str(path)))
+    try:
+        state = load_file(str(path))
+        record = json.loads(path.with_suffix(".json").read_text())
+        clt = CrossLayerTranscoder(CLTConfig(**record["config"]), record.get("organism"))
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a valid transcoder (safetensors weights and the JSON record save_clt "
+                         f"writes): {type(error).__name__}: {error}") from None
+    clt.load_state_dict(state)
     clt.eval()
     return clt.requires_grad_(False)  # for analysis: no autograd bookkeeping in graphs and interventions
 

@@ -51,9 +51,10 @@ class CLTConfig:
 class CrossLayerTranscoder(nn.Module):
     """Encoders per layer, decoders from each layer to itself and (if cross-layer) every later layer."""
 
-    def __init__(self, config: CLTConfig):
+    def __init__(self, config: CLTConfig, organism: str | None = None):
         super().__init__()
         self.config = config
+        self.organism = organism  # whose MLPs it was trained on: replacing another organism's is refused
         L, F, d = config.n_layers, config.d_features, config.d_model
         self.W_enc = nn.Parameter(torch.empty(L, F, d))
         self.b_enc = nn.Parameter(torch.zeros(L, F))
@@ -140,6 +141,7 @@ class CrossLayerTranscoder(nn.Module):
             n_layers=L, d_transcoder=F, d_model=d, activation_function="jump_relu", lazy_decoder=False,
             lazy_encoder=False, feature_input_hook=hooks.TRANSCODER_INPUT, feature_output_hook=hooks.TRANSCODER_OUTPUT,
             device=torch.device("cpu"), dtype=torch.float32,
+            scan=f"workbench-{self.organism or 'transcoder'}",  # without one, every graph logs a warning
         )
         with torch.no_grad():
             converted.W_enc.copy_(self.W_enc)

@@ -61,11 +61,13 @@ def clt_loss(clt: CrossLayerTranscoder, x, y, output_scale, sparsity_coefficient
 
 def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTrainConfig(), *,
               progress: bool = True, history: list | None = None, log_every: int = 100,
-              checkpoint=None, checkpoint_every: int = 100, stop_after: int | None = None) -> CrossLayerTranscoder:
+              checkpoint=None, checkpoint_every: int = 100, stop_after: int | None = None,
+              organism: str | None = None) -> CrossLayerTranscoder:
     """Train a transcoder on ``activations`` = (inputs, outputs), each (n_tokens, n_layers, d_model).
 
     Deterministic: initial weights and batches draw from generators seeded with ``config.seed``.
-    ``history``, if given, receives the loss parts every ``log_every`` steps (and at the last).
+    ``history``, if given, receives the loss parts every ``log_every`` steps (and at the last). ``organism``
+    names whose activations these are; the transcoder keeps it, and refuses to replace another organism's MLPs.
 
     Data-parallel when ``torch.distributed`` is initialised with several processes (``torchrun``):
     ``activations`` is then this process's ``ActivationShard`` (or the whole set, of which each process
@@ -93,7 +95,7 @@ def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTr
         raise ValueError(f"process {world.rank} of {world.size} owns no tokens: use fewer processes, more sentences or smaller activation files")
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
-        clt = CrossLayerTranscoder(clt_config).to(x_all.device)
+        clt = CrossLayerTranscoder(clt_config, organism).to(x_all.device)
     if world.size == 1:  # exactly the one-process computation, kept as it always was
         with torch.no_grad():
             clt.b_dec.copy_(y_all.mean(0))

@@ -1,30 +1,47 @@
 """Figures and widgets for notebooks. Computation lives elsewhere; these only draw.
 
-circuitsvis puts token strings into HTML unescaped, so ``<bos>`` would vanish as an HTML tag:
-every circuitsvis call here escapes tokens first.
+circuitsvis writes token strings into the page as HTML (``dangerouslySetInnerHTML``), so ``<bos>``
+would vanish as an unknown tag: views that show tokens only that way get them escaped. The
+attention view also draws them as chart labels, which show an escaped ``&lt;bos&gt;`` as it is, so
+there angle brackets become look-alikes (``‹bos›``) that read the same either way.
 """
 
 from __future__ import annotations
 
 import html
 
+ATTENTION_VIEW_WIDTH = 520  # px: circuitsvis draws the zoomed head as a square as wide as the output
+
+
+def _words(tokens: list[str]) -> list[str]:
+    """Escaped tokens of a word-level tokenizer, a space before each but the first (circuitsvis joins them)."""
+    return [html.escape(t if k == 0 else " " + t) for k, t in enumerate(tokens)]
+
+
+def _bracket_free(token: str) -> str:
+    """A token that reads the same as HTML and as plain text: ``<bos>`` → ``‹bos›``, ``&`` → ``＆``."""
+    return token.replace("&", "＆").replace("<", "‹").replace(">", "›")
+
 
 def attention_patterns(str_tokens: list[str], pattern, head_names: list[str] | None = None):
     """circuitsvis view of one layer's attention: ``pattern`` has shape (n_heads, query, key)."""
     import circuitsvis
+    from circuitsvis.utils.render import RenderedHTML
 
-    return circuitsvis.attention.attention_heads(
+    view = circuitsvis.attention.attention_heads(
         attention=pattern.detach().cpu(),
-        tokens=[html.escape(t) for t in str_tokens],
+        tokens=[_bracket_free(t) for t in str_tokens],
         attention_head_names=head_names,
     )
+    frame = f'<div style="max-width:{ATTENTION_VIEW_WIDTH}px">{{}}</div>'
+    return RenderedHTML(frame.format(view.local_src), frame.format(view.cdn_src))
 
 
 def colored_tokens(str_tokens: list[str], values):
     """circuitsvis tokens coloured by ``values`` (one float per token)."""
     import circuitsvis
 
-    return circuitsvis.tokens.colored_tokens(tokens=[html.escape(t) for t in str_tokens], values=list(map(float, values)))
+    return circuitsvis.tokens.colored_tokens(tokens=_words(str_tokens), values=list(map(float, values)))
 
 
 def top_samples(contexts: list[list[list[str]]], values: list[list[list[float]]], labels: list[str], item_name: str,
@@ -37,7 +54,7 @@ def top_samples(contexts: list[list[list[str]]], values: list[list[list[float]]]
     import circuitsvis
 
     return circuitsvis.topk_samples.topk_samples(
-        tokens=[[[[html.escape(t) for t in context] for context in item] for item in contexts]],
+        tokens=[[[_words(context) for context in item] for item in contexts]],
         activations=[values],
         zeroth_dimension_name=group_name,
         first_dimension_name=item_name,
@@ -71,7 +88,10 @@ def logit_lens_figure(lens_log_probs, str_tokens: list[str], tokenizer, depth_la
 
 
 def training_curve_figure(history: list[dict], title: str = "Training curve"):
-    """Loss and the behaviour metric against tokens seen, from a checkpoint's recorded history."""
+    """Loss and the behaviour metric against tokens seen, from a checkpoint's recorded history.
+
+    Tokens on a log scale: an organism learns most in its first hundred steps (``EARLY_EVALS``).
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -80,7 +100,7 @@ def training_curve_figure(history: list[dict], title: str = "Training curve"):
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     figure.add_trace(go.Scatter(x=tokens, y=[row["loss"] for row in history], name="training loss"))
     figure.add_trace(go.Scatter(x=tokens, y=[row[metric] for row in history], name=metric), secondary_y=True)
-    figure.update_layout(title=title, xaxis_title="tokens seen", height=350)
+    figure.update_layout(title=title, xaxis_title="tokens seen (log scale)", xaxis_type="log", height=350)
     figure.update_yaxes(title_text="loss", secondary_y=False)
     figure.update_yaxes(title_text=metric, range=[0, 1.05], secondary_y=True)
     return figure

@@ -5,11 +5,16 @@ prompt's tokens on the bottom row and the logits on top, so information flows up
 (Circuit Tracing, "grouping features into supernodes") merge nodes that play one role, say every
 "Texas" feature, so that a graph of a hundred edges reads as a handful of arrows; the merged
 edges are sums of the kept edges. The merged graph itself is plain data (``supernode_graph``).
+
+Where each node goes is plain data too (``graph_layout``, in pixels): a column is as wide as the
+nodes it holds, nodes sharing a cell sit side by side, and the names of logits and supernodes get
+boxes of their own, so nothing is drawn on top of anything else at any graph size.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import operator
 from collections import defaultdict
 from dataclasses import dataclass
@@ -119,25 +124,174 @@ def supernode_graph(graph: AttributionGraph, pruned: Pruned,
     return SupernodeGraph(names, members, assignment @ kept_edges @ assignment.T)
 
 
-# ---- the figure ---------------------------------------------------------------------------------
-def node_positions(graph: AttributionGraph, pruned: Pruned) -> dict[int, tuple[float, float]]:
-    """(x, y) of each kept node: x the position, y the layer + 1 (tokens 0, logits n_layers + 1).
+# ---- the layout: pixel geometry, plain data -----------------------------------------------------
+LABEL_FONT_SIZE = 11  # px, the names drawn above logits and supernodes
+TITLE_FONT_SIZE = 15
+TICK_FONT_SIZE = 12  # px, plotly's default: token names under the columns, row names
+CHAR_WIDTH = 0.65  # width of a sans-serif character, as a share of the font size (measured ≤ 0.64 in Chromium)
+LINE_HEIGHT = 1.3  # of the font size
+# Characters per line, lines, and the longest word kept whole, of a label: tried in turn until the
+# figure fits. A city's name reads better on a longer line than cut, so words outgrow lines at first.
+LABEL_SHAPES = ((16, 2, 16), (12, 3, 16), (10, 4, 10))
+GAP = 6  # px between neighbouring boxes
+MAX_PLOT_WIDTH = 740  # px: with margins the figure fits a notebook in JupyterLab at 1280 px, file browser open
+MIN_ROW_HEIGHT = 90  # px per layer, so that edges between rows keep a readable slope
+MIN_COLUMN_WIDTH = 56  # px per token position, so that the prompt reads as a sentence
+MARGIN = dict(l=70, r=20, t=80, b=40)  # title and legend above the plot, token names below
 
-    Nodes sharing a (layer, position) cell, such as several features or the logits, are spread
-    sideways within the cell so that none hides another.
+
+def text_size(lines: list[str], font_size: float) -> tuple[float, float]:
+    """Estimated (width, height) in px of ``lines`` of text: characters × font size × ``CHAR_WIDTH``."""
+    if not lines:
+        return 0.0, 0.0
+    return max(len(line) for line in lines) * font_size * CHAR_WIDTH, len(lines) * font_size * LINE_HEIGHT
+
+
+def wrap_label(text: str, chars: int = 16, max_lines: int = 2, longest_word: int = 16) -> list[str]:
+    """At most ``max_lines`` lines of at most ``chars`` characters, broken at spaces.
+
+    A word stays whole up to ``longest_word`` characters; whatever is cut off ends in "…".
     """
-    cells = defaultdict(list)
-    for node in _kept(pruned):
-        layer, position = graph.node_location(node)
-        cells[layer + 1, position].append(node)
-    xy = {}
-    for (row, position), nodes in cells.items():
-        step = min(0.15, 0.7 / max(len(nodes) - 1, 1))
-        for k, node in enumerate(nodes):
-            xy[node] = (position + (k - (len(nodes) - 1) / 2) * step, float(row))
-    return xy
+    lines = []
+    for word in text.split():
+        word = word if len(word) <= longest_word else word[: longest_word - 1] + "…"
+        if lines and len(lines[-1]) + 1 + len(word) <= chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        lines = lines[: max_lines - 1] + [(last if len(last) < max(chars, longest_word) else last[:-1]) + "…"]
+    return lines
 
 
+@dataclass
+class GraphLayout:
+    """Where each entry of a (supernode) graph is drawn, in px from the plot area's bottom left.
+
+    Each entry owns a box: its marker with its label (if any) on top. Boxes never overlap: entries
+    sharing a (layer, position) cell sit side by side in lines, a column is as wide as its widest
+    cell (or its token's name), and a row as tall as its tallest cell.
+    """
+
+    points: torch.Tensor  # (n_entries, 2) marker centres
+    sizes: list[float]  # marker diameters
+    labels: list[list[str]]  # lines of text above each marker; [] for entries named only on hover
+    label_points: torch.Tensor  # (n_entries, 2) centres of the labels
+    column_x: list[float]  # centre of each token position's column
+    row_y: list[float]  # centre of each row: tokens, layer 0, …, logits
+    width: float  # of the plot area
+    height: float
+    upright_names: bool  # token names written upwards under narrow columns (a long prompt)
+
+
+def _round_half_up(x: float, step: float = 1.0) -> float:
+    return math.floor(x / step + 0.5) * step
+
+
+def _split_lines(entries: list[int], widths: dict[int, float], max_width: float) -> list[list[int]]:
+    """Entries in as few lines of at most ``max_width`` px as greedy filling gives, balanced in count."""
+    n_lines, used = 1, 0.0
+    for e in entries:
+        if used and used + widths[e] > max_width:
+            n_lines, used = n_lines + 1, 0.0
+        used += widths[e]
+    per_line = -(-len(entries) // n_lines)
+    lines = [entries[k:k + per_line] for k in range(0, len(entries), per_line)]
+    if len(lines) == n_lines and all(sum(widths[e] for e in line) <= max_width for line in lines if len(line) > 1):
+        return lines
+    lines, line, used = [], [], 0.0  # uneven widths: keep the greedy split
+    for e in entries:
+        if line and used + widths[e] > max_width:
+            lines.append(line)
+            line, used = [], 0.0
+        line.append(e)
+        used += widths[e]
+    return lines + [line]
+
+
+def graph_layout(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[float], labels: list[str | None],
+                 min_width: float = 0.0) -> GraphLayout:
+    """Place every entry of ``merged``: x by token position, y by layer, as in circuit-tracer's frontend.
+
+    An entry sits in the cell of its members' mean layer (halfway between rows if they span two)
+    and mean position, with ``labels[e]`` above it (None: named on hover only). Columns and rows
+    grow with what they hold; cells wrap onto more lines, then labels onto narrower ones
+    (``LABEL_SHAPES``), then token names turn upright, until the plot fits ``MAX_PLOT_WIDTH``;
+    ``min_width`` widens it evenly.
+    """
+    for upright_names in (False, True):
+        for shape in LABEL_SHAPES:
+            wrapped = [wrap_label(label, *shape) if label else [] for label in labels]
+            layout = _place(graph, merged, sizes, wrapped, min_width, upright_names)
+            if layout.width <= MAX_PLOT_WIDTH:
+                return layout
+    return layout
+
+
+def _place(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[float], wrapped: list[list[str]],
+           min_width: float, upright_names: bool) -> GraphLayout:
+    box = {}  # entry -> (width, height)
+    cells = defaultdict(list)  # (row, position) -> entries
+    for entry, members in enumerate(merged.members):
+        rows, positions = zip(*[graph.node_location(n) for n in members])
+        label_w, label_h = text_size(wrapped[entry], LABEL_FONT_SIZE)
+        box[entry] = (max(sizes[entry], label_w) + GAP, sizes[entry] + (label_h + GAP / 2 if label_h else 0) + GAP)
+        row = _round_half_up(sum(rows) / len(rows) + 1, 0.5)  # tokens are row 0, logits n_layers + 1
+        cells[row, int(_round_half_up(sum(positions) / len(positions)))].append(entry)
+    widths = {entry: w for entry, (w, _) in box.items()}
+    if upright_names:  # a name takes one line's height across
+        tick_widths = [TICK_FONT_SIZE * LINE_HEIGHT + 2 * GAP] * graph.n_pos
+    else:
+        tick_widths = [max(MIN_COLUMN_WIDTH, text_size([t], TICK_FONT_SIZE)[0] + 2 * GAP) for t in graph.token_strings]
+
+    def column(position: int, max_line: float) -> tuple[dict, float]:
+        """The lines of each cell of column ``position`` and the column's width, lines at most ``max_line`` wide."""
+        split = {cell: _split_lines(entries, widths, max_line) for cell, entries in cells.items() if cell[1] == position}
+        lines = [line for cell_lines in split.values() for line in cell_lines]
+        return split, max([tick_widths[position], *(sum(widths[e] for e in line) for line in lines)])
+
+    # The widest column gives way first (its cells wrap onto more lines), so crowded cells get the room.
+    laid_out = [column(p, MAX_PLOT_WIDTH) for p in range(graph.n_pos)]
+    shrinkable = set(range(graph.n_pos))
+    while sum(width for _, width in laid_out) > MAX_PLOT_WIDTH and shrinkable:
+        position = max(shrinkable, key=lambda p: laid_out[p][1])
+        narrower = column(position, laid_out[position][1] * 0.9)
+        if narrower[1] >= laid_out[position][1]:
+            shrinkable.discard(position)  # its widest line is one box, or its token's name holds it
+        else:
+            laid_out[position] = narrower
+    split = {cell: lines for cell_lines, _ in laid_out for cell, lines in cell_lines.items()}
+    column_widths = [width for _, width in laid_out]
+    spare = max(0.0, min_width - sum(column_widths))
+    column_widths = [w + spare / len(column_widths) for w in column_widths]
+    column_x = [sum(column_widths[:p]) + w / 2 for p, w in enumerate(column_widths)]
+
+    line_heights = {cell: max(box[e][1] for e in cells[cell]) for cell in cells}
+    row_keys = sorted({float(r) for r in range(graph.n_layers + 2)} | {row for row, _ in cells})
+    row_y, top = {}, 0.0
+    for row in row_keys:
+        content = max([len(split[cell]) * line_heights[cell] for cell in cells if cell[0] == row], default=0.0)
+        height = max(content + 2 * GAP, MIN_ROW_HEIGHT if row == int(row) else 0.0)
+        row_y[row], top = top + height / 2, top + height
+
+    points, label_points = torch.zeros(len(box), 2, dtype=torch.float64), torch.zeros(len(box), 2, dtype=torch.float64)
+    for (row, position), lines in split.items():
+        line_h = line_heights[row, position]
+        for k, line in enumerate(lines):
+            bottom = row_y[row] + (k - len(lines) / 2) * line_h + GAP / 2
+            x = column_x[position] - sum(widths[e] for e in line) / 2
+            for entry in line:
+                x += widths[entry] / 2
+                points[entry] = torch.tensor([x, bottom + sizes[entry] / 2])
+                label_h = text_size(wrapped[entry], LABEL_FONT_SIZE)[1]
+                label_points[entry] = torch.tensor([x, bottom + sizes[entry] + GAP / 2 + label_h / 2])
+                x += widths[entry] / 2
+    return GraphLayout(points, list(sizes), wrapped, label_points, column_x,
+                       [row_y[float(r)] for r in range(graph.n_layers + 2)], sum(column_widths), top, upright_names)
+
+
+# ---- the figure ---------------------------------------------------------------------------------
 def _neighbourhood(adjacency: torch.Tensor, pinned: set[int]) -> set[int]:
     """The pinned entries and every entry one kept edge away from them, in either direction."""
     touching = adjacency[:, sorted(pinned)].ne(0).any(1) | adjacency[sorted(pinned)].ne(0).any(0)
@@ -209,46 +363,61 @@ def graph_figure(graph: AttributionGraph, pruned: Pruned | None = None, *,
     pruned = prune(graph) if pruned is None else pruned
     merged = supernode_graph(graph, pruned, supernodes)
     n_supernodes = len(supernodes or {})
-    xy = node_positions(graph, pruned)
-    points = torch.stack([torch.tensor([xy[n] for n in group]).mean(0) for group in merged.members])  # (entries, 2)
+    kinds = ["supernode" if entry < n_supernodes else graph.node_kind(group[0])
+             for entry, group in enumerate(merged.members)]
+    names = [merged.names[e] if kind == "supernode" else graph.logit_strings[group[0] - graph.logit_start]
+             if kind == "logit" else None for e, (kind, group) in enumerate(zip(kinds, merged.members))]
+    title = f"{graph.name or 'attribution graph'}: {' '.join(graph.token_strings)} → {graph.logit_strings[0]}" \
+        if title is None else title
+    title_width = text_size([title], TITLE_FONT_SIZE)[0] - MARGIN["l"] - MARGIN["r"]
+    layout = graph_layout(graph, merged, [KIND_STYLE[kind][2] for kind in kinds], names,
+                          min_width=min(title_width, MAX_PLOT_WIDTH))
+    figure_width = layout.width + MARGIN["l"] + MARGIN["r"]
+    title_lines = wrap_label(title, int(figure_width / (TITLE_FONT_SIZE * CHAR_WIDTH)), max_lines=3)
+    margin = {**MARGIN, "t": MARGIN["t"] + (len(title_lines) - 1) * TITLE_FONT_SIZE * LINE_HEIGHT}
+    if layout.upright_names:
+        margin["b"] += max(text_size([t], TICK_FONT_SIZE)[0] for t in graph.token_strings)
     entry_of = {node: entry for entry, group in enumerate(merged.members) for node in group}
     pinned = {entry_of[node] for node in _check_nodes(graph, pruned, [] if pinned is None else pinned, "pinned")}
     bright = _neighbourhood(merged.adjacency.clone().fill_diagonal_(0), pinned) if pinned else range(len(merged.names))
 
-    figure = go.Figure(_edge_traces(merged, points, pinned, max_edges))
+    figure = go.Figure(_edge_traces(merged, layout.points, pinned, max_edges))
     by_kind = defaultdict(list)
-    for entry, group in enumerate(merged.members):
-        by_kind["supernode" if entry < n_supernodes else graph.node_kind(group[0])].append(entry)
+    for entry, kind in enumerate(kinds):
+        by_kind[kind].append(entry)
     for kind, (colour, symbol, size) in KIND_STYLE.items():
         entries = by_kind.get(kind)
         if not entries:
             continue
-        text = None  # supernodes and logits are named on the figure, other nodes on hover
-        if kind == "supernode":
-            text = [_escape(merged.names[e]) for e in entries]
-        elif kind == "logit":
-            text = [_escape(graph.logit_strings[merged.members[e][0] - graph.logit_start]) for e in entries]
         figure.add_trace(go.Scatter(
-            x=points[entries, 0].tolist(), y=points[entries, 1].tolist(), name=kind, hoverinfo="text",
-            mode="markers+text" if text else "markers", text=text, textposition="top center",
-            hovertext=[_hover(graph, pruned, merged.names[e], merged.members[e], feature_labels, kind == "supernode")
-                       for e in entries],
+            x=layout.points[entries, 0].tolist(), y=layout.points[entries, 1].tolist(), name=kind, hoverinfo="text",
+            mode="markers", hovertext=[_hover(graph, pruned, merged.names[e], merged.members[e], feature_labels,
+                                              kind == "supernode") for e in entries],
             marker=dict(color=colour, symbol=symbol, size=size,
                         opacity=[1.0 if e in bright else FADED for e in entries],
                         line=dict(color="black", width=[2 if e in pinned else 0.5 for e in entries])),
         ))
+    for sign, colour in (("excites", POSITIVE), ("inhibits", NEGATIVE)):  # legend entries for the edge colours
+        figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=sign, line=dict(color="rgb{}".format(colour))))
+    for entry, lines in enumerate(layout.labels):  # supernodes and logits are named; other nodes on hover
+        if lines:
+            x, y = layout.label_points[entry].tolist()
+            figure.add_annotation(x=x, y=y, text="<br>".join(_escape(line) for line in lines), showarrow=False,
+                                  font=dict(size=LABEL_FONT_SIZE), bgcolor="rgba(255,255,255,0.8)", borderpad=0,
+                                  opacity=1.0 if entry in bright else FADED, xanchor="center", yanchor="middle")
 
     rows = ["tokens", *(f"layer {layer}" for layer in range(graph.n_layers)), "logits"]
-    default_title = f"{graph.name or 'attribution graph'}: {' '.join(graph.token_strings)} → {graph.logit_strings[0]}"
     figure.update_layout(
-        title=_escape(default_title if title is None else title),
-        height=130 * len(rows) + 120, width=max(700, 90 * graph.n_pos), plot_bgcolor="white", hovermode="closest",
-        legend=dict(orientation="h", y=-0.12), margin=dict(t=50, l=10, r=10, b=10),
+        title=dict(text="<br>".join(map(_escape, title_lines)), font=dict(size=TITLE_FONT_SIZE), x=0, xanchor="left",
+                   y=1, yanchor="top", pad=dict(t=10, l=10)),
+        width=figure_width, height=layout.height + margin["t"] + margin["b"], autosize=False, margin=margin, plot_bgcolor="white", hovermode="closest",
+        legend=dict(orientation="h", x=0, xanchor="left", y=1, yanchor="bottom"),
     )
-    figure.update_xaxes(tickvals=list(range(graph.n_pos)), ticktext=[_escape(t) for t in graph.token_strings],
-                        range=[-0.6, graph.n_pos - 0.4], showgrid=False, zeroline=False)
-    figure.update_yaxes(tickvals=list(range(len(rows))), ticktext=rows, range=[-0.5, len(rows) - 0.3],
-                        showgrid=True, gridcolor="#eeeeee", zeroline=False)
+    figure.update_xaxes(tickvals=layout.column_x, ticktext=[_escape(t) for t in graph.token_strings],
+                        range=[0, layout.width], showgrid=False, zeroline=False, automargin=False,
+                        tickfont=dict(size=TICK_FONT_SIZE), tickangle=-90 if layout.upright_names else 0)
+    figure.update_yaxes(tickvals=layout.row_y, ticktext=rows, range=[0, layout.height], showgrid=True,
+                        gridcolor="#eeeeee", zeroline=False, automargin=False, tickfont=dict(size=TICK_FONT_SIZE))
     return figure
 
 
@@ -272,7 +441,7 @@ def _edge_table(graph: AttributionGraph, title: str, edges: list[tuple[int, floa
         for other, weight in edges
     ) or '<tr><td colspan="2"><i>none</i></td></tr>'
     header = f'<tr><th style="text-align:left">{title}</th><th>weight</th></tr>'
-    return f'<table style="margin-right:2em">{header}{rows}</table>'
+    return f'<table style="margin-right:2em;line-height:1.4">{header}{rows}</table>'
 
 
 def graph_explorer(graph: AttributionGraph, pruned: Pruned | None = None, *, top_edges: int = 8, **figure_kwargs):
@@ -293,7 +462,8 @@ def graph_explorer(graph: AttributionGraph, pruned: Pruned | None = None, *, top
     def redraw(change=None):
         node = chooser.value
         incoming, outgoing = strongest_edges(graph, pruned, node, top_edges)
-        table.value = ('<div style="display:flex">' + _edge_table(graph, "strongest inputs", incoming)
+        table.value = ('<div style="display:flex;align-items:flex-start">'  # tables as tall as their rows
+                       + _edge_table(graph, "strongest inputs", incoming)
                        + _edge_table(graph, "strongest outputs", outgoing) + "</div>")
         title = f"neighbourhood of {graph.node_label(node)}"
         figure = graph_figure(graph, pruned, pinned=[node], title=title, **figure_kwargs)

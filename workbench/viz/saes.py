@@ -32,7 +32,7 @@ def metric_bars(reports: dict[str, sae_toy.SAEReport]) -> go.Figure:
             row=panel // 3 + 1,
             col=panel % 3 + 1,
         )
-    fig.update_layout(height=520, width=950, margin=dict(t=40))
+    fig.update_layout(height=520, width=820, margin=dict(t=40))
     return fig
 
 

@@ -19,6 +19,7 @@ from workbench.toys import superposition
 FEATURE_COLORSCALE = "Viridis"  # features coloured by importance, yellow = most important
 SUPERPOSITION_COLORSCALE = [[0.0, "black"], [1.0, "gold"]]  # black: a dimension to itself
 PHASE_COLORS = ("#d9d9d9", "#1f77b4", "#ff7f0e")  # not represented, dedicated, superposed
+MAX_WIDTH = 820  # px: a notebook's output area in JupyterLab at 1280 px, file browser open, is ~850 px wide
 
 
 def _feature_colors(importance: torch.Tensor) -> list[str]:
@@ -63,7 +64,7 @@ def feature_directions(
         figure.update_yaxes(scaleanchor=_x_axis(panel), row=1, col=panel + 1)
     figure.update_xaxes(range=[-limit, limit], showticklabels=False)
     figure.update_yaxes(range=[-limit, limit], showticklabels=False)
-    figure.update_layout(height=300, width=max(420, 240 * k), margin=dict(t=40, b=10, l=10, r=10))
+    figure.update_layout(height=300, width=min(MAX_WIDTH, max(420, 240 * k)), margin=dict(t=40, b=10, l=10, r=10))
     return figure
 
 
@@ -88,7 +89,7 @@ def wtw_heatmaps(W: torch.Tensor, titles: Sequence[str]) -> go.Figure:
         figure.update_yaxes(scaleanchor=_x_axis(panel), row=1, col=panel + 1)
     figure.update_xaxes(showticklabels=False)
     figure.update_yaxes(autorange="reversed", showticklabels=False)
-    figure.update_layout(height=260, width=max(400, 220 * k), margin=dict(t=40, b=10, l=10, r=10))
+    figure.update_layout(height=260, width=min(MAX_WIDTH, max(400, 220 * k)), margin=dict(t=40, b=10, l=10, r=10))
     return figure
 
 
@@ -120,7 +121,7 @@ def norm_and_superposition_bars(W: torch.Tensor, titles: Sequence[str]) -> go.Fi
         figure.add_trace(bars, row=1, col=panel + 1)
     figure.update_yaxes(autorange="reversed")
     figure.update_xaxes(range=[0, 1.3], title_text="‖W_i‖")
-    figure.update_layout(height=260, width=max(420, 230 * k), margin=dict(t=40, b=10, l=10, r=10))
+    figure.update_layout(height=260, width=min(MAX_WIDTH, max(420, 230 * k)), margin=dict(t=40, b=10, l=10, r=10))
     return figure
 
 

@@ -10,16 +10,20 @@ def training_curves_figure(histories: dict[str, list[dict]]):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from plotly.colors import qualitative
+
     fig = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction error (normalised MSE, summed over layers)",
                                                         "active features per token (L0, all layers)"))
-    for name, history in histories.items():
+    for k, (name, history) in enumerate(histories.items()):
         steps = [h["step"] for h in history]
-        fig.add_trace(go.Scatter(x=steps, y=[h["reconstruction"] for h in history], name=name, legendgroup=name), 1, 1)
+        line = dict(color=qualitative.Plotly[k % len(qualitative.Plotly)])  # one colour per transcoder, both panels
+        fig.add_trace(go.Scatter(x=steps, y=[h["reconstruction"] for h in history], name=name, legendgroup=name,
+                                 line=line), 1, 1)
         fig.add_trace(go.Scatter(x=steps, y=[sum(h["l0"]) for h in history], name=name, legendgroup=name,
-                                 showlegend=False), 1, 2)
+                                 showlegend=False, line=line), 1, 2)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text="step")
-    return fig.update_layout(height=340, width=900)
+    return fig.update_layout(height=340, width=820)
 
 
 @torch.no_grad()
@@ -51,7 +55,7 @@ def agreement_figure(rows: dict[str, tuple[torch.Tensor, torch.Tensor]]):
         fig.add_trace(go.Scatter(x=positions, y=top.tolist(), mode="markers", name="original's top probability",
                                  marker=dict(color="#e45756", size=9), showlegend=col == 1), 1, col)
         fig.update_xaxes(title_text="position (predicting the next token)", row=1, col=col)
-    return fig.update_layout(height=330, width=950, yaxis_range=[0, 1.05])
+    return fig.update_layout(height=330, width=820, yaxis_range=[0, 1.05])
 
 
 def firing_rate_figure(rates: dict[str, torch.Tensor]):
@@ -77,7 +81,7 @@ def error_share_figure(state, str_tokens: list[str]):
     labels = [f"{i} {t}" for i, t in enumerate(str_tokens)]
     fig = go.Figure(go.Heatmap(z=share.tolist(), x=labels, y=[f"MLP {l}" for l in range(share.shape[0])],
                                colorscale="Reds", zmin=0, colorbar_title="‖error‖/‖out‖"))
-    return fig.update_layout(height=260, width=900, title="error nodes: the part of each MLP output the transcoder misses")
+    return fig.update_layout(height=260, width=820, title="error nodes: the part of each MLP output the transcoder misses")
 
 
 def path_length_figure(profiles: dict[str, torch.Tensor]):
