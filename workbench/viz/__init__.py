@@ -24,7 +24,7 @@ EXPORTS = {
     ],
     "graph": [
         "KIND_STYLE", "WIDTH_BUCKETS", "FADED", "SupernodeGraph", "group_features", "supernode_graph",
-        "node_positions", "graph_figure", "strongest_edges", "graph_explorer"
+        "GraphLayout", "graph_layout", "graph_figure", "strongest_edges", "graph_explorer"
     ],
     "patching": [
         "patching_heatmap", "atp_scatter"
