@@ -24,6 +24,7 @@ def test_attention_tokens_read_the_same_as_html_and_as_chart_labels():
     assert props["tokens"] == ["‹bos›", "Dallas", "＆".join("AB")]
     assert all(html.unescape(token) == token for token in props["tokens"])  # no markup, no entity
     assert f'<div style="max-width:{display.ATTENTION_VIEW_WIDTH}px">' in view.local_src  # not 1,200 px tall
+    assert props["attentionHeadNames"] == ["H0", "H1", "H2", "H3"]  # short enough for the selector's tiles
 
 
 def test_top_samples_read_as_sentences():

@@ -31,7 +31,8 @@ def attention_patterns(str_tokens: list[str], pattern, head_names: list[str] | N
     view = circuitsvis.attention.attention_heads(
         attention=pattern.detach().cpu(),
         tokens=[_bracket_free(t) for t in str_tokens],
-        attention_head_names=head_names,
+        # The selector's tiles are 1/12 of the view wide (about 43 px): "Head 0" would spill out of them.
+        attention_head_names=head_names or [f"H{head}" for head in range(pattern.shape[0])],
     )
     frame = f'<div style="max-width:{ATTENTION_VIEW_WIDTH}px">{{}}</div>'
     return RenderedHTML(frame.format(view.local_src), frame.format(view.cdn_src))

@@ -12,8 +12,8 @@ def training_curves_figure(histories: dict[str, list[dict]]):
 
     from plotly.colors import qualitative
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction error (normalised MSE, summed over layers)",
-                                                        "active features per token (L0, all layers)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction error<br>(normalised MSE, summed over layers)",
+                                                        "active features per token<br>(L0, all layers)"))
     for k, (name, history) in enumerate(histories.items()):
         steps = [h["step"] for h in history]
         line = dict(color=qualitative.Plotly[k % len(qualitative.Plotly)])  # one colour per transcoder, both panels
@@ -23,7 +23,7 @@ def training_curves_figure(histories: dict[str, list[dict]]):
                                  showlegend=False, line=line), 1, 2)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text="step")
-    return fig.update_layout(height=340, width=820)
+    return fig.update_layout(height=360, width=820, margin=dict(t=80))
 
 
 @torch.no_grad()
@@ -80,8 +80,8 @@ def error_share_figure(state, str_tokens: list[str]):
     share = state.errors.norm(dim=-1) / state.mlp_out.norm(dim=-1).clamp(min=1e-8)
     labels = [f"{i} {t}" for i, t in enumerate(str_tokens)]
     fig = go.Figure(go.Heatmap(z=share.tolist(), x=labels, y=[f"MLP {l}" for l in range(share.shape[0])],
-                               colorscale="Reds", zmin=0, colorbar_title="‖error‖/‖out‖"))
-    return fig.update_layout(height=260, width=820, title="error nodes: the part of each MLP output the transcoder misses")
+                               colorscale="Reds", zmin=0, colorbar=dict(title="‖error‖/‖out‖", nticks=4)))
+    return fig.update_layout(height=320, width=820, title="error nodes: the part of each MLP output the transcoder misses")
 
 
 def path_length_figure(profiles: dict[str, torch.Tensor]):
