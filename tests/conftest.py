@@ -80,7 +80,8 @@ def pytest_runtest_logreport(report):
     if report.when == "call":
         for name, value in report.user_properties:
             if name == NOTEBOOK_SECONDS:
-                NOTEBOOK_TIMES[report.nodeid.split("[")[-1].rstrip("]")] = value
+                browser = "browser: " if "test_browser" in report.nodeid else ""
+                NOTEBOOK_TIMES[browser + report.nodeid.split("[")[-1].rstrip("]")] = value
 
 
 def pytest_terminal_summary(terminalreporter):
