@@ -198,6 +198,10 @@ class Scores:
         return {"concept": self.concept, "instruction": self.instruction, "fluency": self.fluency,
                 "overall": self.overall}
 
+    def __str__(self) -> str:
+        return (f"concept {self.concept:.3f}, instruction {self.instruction:.3f}, fluency {self.fluency:.3f}, "
+                f"overall {self.overall:.3f} (n={self.n})")
+
 
 def grade_all(task: SteeringTask, cases: list[Case], generations: list[list[str]]) -> torch.Tensor:
     """(n_cases, 3) 0/1 grades: concept, instruction, fluency."""
