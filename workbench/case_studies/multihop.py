@@ -404,17 +404,32 @@ def trained_cities(world) -> list[str]:
 
 
 def table_text(rows: list[dict]) -> str:
-    """``intervention_table``'s rows as plain text: predicted → measured change of each reading, then the top outputs."""
+    """``intervention_table``'s rows as plain text, one block per scaled group (lines ≤ 100 characters).
+
+    Each block's columns are the readings (every other group's summed pre-activation and the
+    answer's centred logit), each cell the graph's predicted → the measured change; one row per
+    (factor, frozen), with the top outputs on the line below it.
+    """
     lines = []
-    for row in rows:
-        changes = "  ".join(f"{name} {row['predicted'][name]:+.1f}→{row['measured'][name]:+.1f}" for name in row["predicted"])
-        top = ", ".join(f"{token} {p:.2f}" for token, p in row["top"])
-        lines.append(f"{row['group']:>18} ×{row['factor']:+.0f} frozen {row['frozen']:9} | {changes} | top: {top}")
+    for group in dict.fromkeys(row["group"] for row in rows):
+        block = [row for row in rows if row["group"] == group]
+        names = list(block[0]["predicted"])
+        widths = [max(len(name), 11) for name in names]
+        lines.append(f"scale '{group}': predicted→measured change of each reading")
+        lines.append(f"  {'factor':>6}  {'frozen':9}  " + "  ".join(f"{n:>{w}}" for n, w in zip(names, widths)))
+        for row in block:
+            cells = "  ".join(f"{row['predicted'][n]:+.1f}→{row['measured'][n]:+.1f}".rjust(w) for n, w in zip(names, widths))
+            factor = f"×{row['factor']:+.0f}"
+            lines.append(f"  {factor:>6}  {row['frozen']:9}  {cells}")
+            lines.append(f"  {'':6}  top: " + ", ".join(f"{token} {p:.2f}" for token, p in row["top"]))
     return "\n".join(lines)
 
 
 def rates_text(rates: dict) -> str:
-    """``intervention_rates`` as plain text, one line per (group, factor, frozen)."""
-    return "\n".join(f"{group:>18} ×{factor:+.0f} frozen {frozen:9} capital on top {r['capital']:.2f}  state on top "
-                     f"{r['state']:.2f}  capital p / clean (median) {r['capital_prob_ratio']:.3f}  (n={r['n']})"
-                     for (group, factor, frozen), r in rates.items())
+    """``intervention_rates`` as a fixed-width table, one row per (group, factor, frozen); lines ≤ 100 characters."""
+    header = (f"{'group':>18} {'scale':>5} {'frozen':9} {'capital on top':>14} {'state on top':>12} "
+              f"{'median p(capital) / clean':>25} {'n':>3}")
+    return "\n".join([header] + [
+        f"{group:>18} {f'×{factor:+.0f}':>5} {frozen:9} {r['capital']:14.2f} {r['state']:12.2f} "
+        f"{r['capital_prob_ratio']:25.3f} {r['n']:3}"
+        for (group, factor, frozen), r in rates.items()])
