@@ -254,12 +254,14 @@ def test_the_learner_sees_every_figure_and_widget(lab, browser, name, record_pro
     watch = Watch(page)
     try:
         state = run_notebook(page, url, token, name)
+        rendered = page.evaluate(RENDERED)
+        stem = name.removesuffix(".ipynb")
+        screenshot_outputs(page, SCREENSHOTS, stem)  # before the checks: a failure comes with its pictures
+
         assert not state["errors"], f"{name}: error outputs {state['errors']}"
         assert state["ran"] == state["code"], f"{name}: {state['ran']} of {state['code']} code cells ran"
         warnings = [text for text in state["stderr"] if re.search(r"warn", text, re.I)]
         assert not warnings, f"{name}: warnings a learner would see:\n" + "\n".join(warnings)
-
-        rendered = page.evaluate(RENDERED)
         assert rendered["plots"], f"{name}: no plotly figure"
         blank = [k for k, p in enumerate(rendered["plots"]) if not p["drawn"] or min(p["size"]) < 50]
         assert not blank, f"{name}: plotly figures {blank} of {len(rendered['plots'])} not drawn: {rendered['plots']}"
@@ -270,9 +272,6 @@ def test_the_learner_sees_every_figure_and_widget(lab, browser, name, record_pro
         assert not rendered["entities"], f"{name}: text escaped twice: {rendered['entities']}"
         clashes = {k: p["clashes"] for k, p in enumerate(rendered["plots"]) if p["clashes"]}
         assert not clashes, f"{name}: text on text in plotly figures (by index): {clashes}"
-
-        stem = name.removesuffix(".ipynb")
-        screenshot_outputs(page, SCREENSHOTS, stem)
         if WIDGETS.get(name):
             before, after = use_widget(page, WIDGETS[name], SCREENSHOTS, stem)
             assert after != before

@@ -79,7 +79,7 @@ def logit_lens_figure(lens_log_probs, str_tokens: list[str], tokenizer, depth_la
     figure = go.Figure(
         go.Heatmap(
             z=top_prob.numpy(), x=columns, y=depth, text=words, texttemplate="%{text}",
-            colorscale="Blues", zmin=0, zmax=1, colorbar={"title": "p(top token)"},
+            colorscale="Blues", zmin=0, zmax=1, colorbar={"title": {"text": "p(top token)", "side": "right"}},
             hovertemplate="input %{x}<br>%{y}<br>top: %{text} (p=%{z:.2f})<extra></extra>",
         )
     )

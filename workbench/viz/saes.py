@@ -24,15 +24,16 @@ METRIC_TITLES = {
 def metric_bars(reports: dict[str, sae_toy.SAEReport]) -> go.Figure:
     """One small bar chart per metric, one bar per SAE."""
     names = list(reports)
-    fig = make_subplots(rows=2, cols=3, subplot_titles=list(METRIC_TITLES.values()))
+    # Two panels a row: at three, five architectures' names run into each other under 820 px.
+    fig = make_subplots(rows=3, cols=2, subplot_titles=list(METRIC_TITLES.values()), vertical_spacing=0.1)
     for panel, metric in enumerate(METRIC_TITLES):
         values = [getattr(reports[name], metric) for name in names]
         fig.add_trace(
-            go.Bar(x=names, y=values, text=[f"{v:.3g}" for v in values], showlegend=False),
-            row=panel // 3 + 1,
-            col=panel % 3 + 1,
+            go.Bar(x=names, y=values, text=[f"{v:.3g}" for v in values], showlegend=False, marker_color="#4c78a8"),
+            row=panel // 2 + 1,
+            col=panel % 2 + 1,
         )
-    fig.update_layout(height=520, width=820, margin=dict(t=40))
+    fig.update_layout(height=720, width=820, margin=dict(t=40))
     return fig
 
 
@@ -106,7 +107,7 @@ def top_contexts_view(dashboards):
 def dashboard_figure(dashboard) -> go.Figure:
     """Activation histogram and the tokens the feature promotes and suppresses (direct logit effect)."""
     fig = make_subplots(
-        rows=1, cols=3, column_widths=[0.4, 0.3, 0.3],
+        rows=1, cols=3, column_widths=[0.4, 0.3, 0.3], horizontal_spacing=0.12,  # room for the words' names
         subplot_titles=[f"activations (fires on {dashboard.firing_rate:.1%} of tokens)", "promotes", "suppresses"],
     )
     fig.add_trace(go.Histogram(x=dashboard.nonzero_activations, nbinsx=40, marker_color="#4c78a8"), row=1, col=1)
@@ -132,5 +133,5 @@ def match_figure(matches, title: str = "Best-matching feature per ground-truth v
         )
     )
     fig.update_layout(title=title, xaxis_title="recall", yaxis_title="precision", height=400,
-                      xaxis_range=[0, 1.05], yaxis_range=[0, 1.05])
+                      xaxis_range=[-0.05, 1.05], yaxis_range=[-0.05, 1.05])  # the two 0 labels apart
     return fig

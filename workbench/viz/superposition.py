@@ -113,7 +113,7 @@ def norm_and_superposition_bars(W: torch.Tensor, titles: Sequence[str]) -> go.Fi
                 cmin=0,
                 cmax=1,
                 showscale=panel == k - 1,
-                colorbar=dict(title="superposition", len=0.9),
+                colorbar=dict(title=dict(text="superposition", side="right"), len=0.9),  # beside its ticks
             ),
             hovertemplate="‖W_i‖ = %{x:.2f}<br>superposition %{marker.color:.2f}<extra></extra>",
             showlegend=False,
@@ -146,8 +146,9 @@ def phase_diagram(
         hovertemplate="density %{x:.3f}<br>relative importance %{y:.2f}<extra></extra>",
     )
     figure = go.Figure(heatmap)
-    figure.update_xaxes(type="log", autorange="reversed", title_text="feature density 1 − S (sparser →)")
-    figure.update_yaxes(type="log", title_text="relative importance of the extra feature")
+    # dtick=1: a label per power of ten only (plotly's default labels 2…9 too, on top of each other here)
+    figure.update_xaxes(type="log", dtick=1, autorange="reversed", title_text="feature density 1 − S (sparser →)")
+    figure.update_yaxes(type="log", dtick=1, title_text="relative importance of the extra feature")
     figure.update_layout(
         height=380,
         width=600,
