@@ -1,6 +1,6 @@
 """Notebook 03's figures: one colour per transcoder in every panel, as the legend says."""
 
-from workbench import clt_plots
+from workbench.viz import transcoders as clt_plots
 
 
 def test_training_curves_keep_one_colour_per_transcoder():
