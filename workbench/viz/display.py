@@ -113,8 +113,10 @@ def metrics_table(metrics_by_name: dict[str, dict[str, float]]) -> str:
     rows = sorted({key for metrics in metrics_by_name.values() for key in metrics}, key=lambda k: (
         min(list(m).index(k) for m in metrics_by_name.values() if k in m), k))
     width = max(len(r) for r in rows)
-    lines = [" " * width + "".join(f"{n:>22s}" for n in names)]
+    columns = {n: max(len(n) + 2, 10) for n in names}  # each column as wide as its name, so tables stay narrow
+    lines = [" " * width + "".join(f"{n:>{columns[n]}s}" for n in names)]
     for row in rows:
-        cells = [f"{metrics_by_name[n][row]:22.3f}" if row in metrics_by_name[n] else f"{'–':>22s}" for n in names]
+        cells = [f"{metrics_by_name[n][row]:{columns[n]}.3f}" if row in metrics_by_name[n] else f"{'–':>{columns[n]}s}"
+                 for n in names]
         lines.append(f"{row:<{width}s}" + "".join(cells))
     return "\n".join(lines)
