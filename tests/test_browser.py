@@ -146,7 +146,7 @@ NOTEBOOK_STATE = """() => {
     const panel = window.jupyterapp.shell.currentWidget;
     const kernel = panel.sessionContext.session?.kernel;
     const cells = panel.content.model.cells;
-    let code = 0, ran = 0, errors = [], stderr = [], stdout = [];
+    let code = 0, ran = 0, errors = [], stderr = [];
     for (let i = 0; i < cells.length; i++) {
         const cell = cells.get(i);
         if (cell.type !== 'code') continue;
