@@ -146,7 +146,7 @@ NOTEBOOK_STATE = """() => {
     const panel = window.jupyterapp.shell.currentWidget;
     const kernel = panel.sessionContext.session?.kernel;
     const cells = panel.content.model.cells;
-    let code = 0, ran = 0, errors = [], stderr = [], stdout = [];
+    let code = 0, ran = 0, errors = [], stderr = [];
     for (let i = 0; i < cells.length; i++) {
         const cell = cells.get(i);
         if (cell.type !== 'code') continue;
@@ -207,10 +207,13 @@ def run_notebook(page, url: str, token: str, name: str) -> dict:
 def screenshot(page, element, path: Path) -> None:
     """A picture of ``element``: the window grows as tall as it for the picture, so none of it is cut off."""
     height = element.evaluate("el => el.getBoundingClientRect().height")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], int(height) + 300)})
+    tall = height + 300 > VIEWPORT["height"]  # room for the lab's bars above and below
+    if tall:  # resizing makes the lab lay itself out again: only when needed
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": int(height) + 300})
     element.scroll_into_view_if_needed()
     element.screenshot(path=path)
-    page.set_viewport_size(VIEWPORT)
+    if tall:
+        page.set_viewport_size(VIEWPORT)
 
 
 def screenshot_outputs(page, folder: Path, stem: str) -> None:
