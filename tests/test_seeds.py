@@ -1,0 +1,68 @@
+"""Teaching truth across seeds: the shipped seed tables, checked against the checkpoints, and what
+notebook 00b says about them (issue 17)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench import artifacts, organisms
+
+
+@pytest.mark.parametrize("name", organisms.names())
+def test_seed_table_ships_five_seeds_with_every_metric(name):
+    table = artifacts.seed_table(name)
+    assert sorted(table) == list(artifacts.SEEDS)
+    shipped_metrics = set(organisms.checkpoint_metadata(name)["metrics"])
+    for seed, row in table.items():
+        assert set(row) >= shipped_metrics | {"train_seconds", "cpu_seconds"}, seed
+        assert all(0.0 <= row[m] <= 1.0 for m in shipped_metrics), seed
+        assert row["cpu_seconds"] > 0 and row["train_seconds"] > 0
+
+
+@pytest.mark.parametrize("name", organisms.names())
+def test_seed_zero_row_is_the_shipped_checkpoint(name):
+    """Seed 0 is the recipe unchanged: its row equals the metrics recorded with the shipped checkpoint."""
+    row = artifacts.seed_table(name)[0]
+    shipped = organisms.checkpoint_metadata(name)["metrics"]
+    assert {metric: row[metric] for metric in shipped} == shipped
+    assert row.get("matches_shipped", True) is True  # where seed 0 was retrained: the same weights, bit for bit
+    assert artifacts.seed_configs(name, 0) == (organisms.get_world(name).model_config, organisms.get_world(name).train_config)
+
+
+def test_seed_zero_was_retrained_at_least_once_and_matched_the_checkpoint():
+    retrained = [name for name in organisms.names() if "matches_shipped" in artifacts.seed_table(name)[0]]
+    assert retrained and all(artifacts.seed_table(name)[0]["matches_shipped"] for name in retrained)
+
+
+def test_a_seed_sets_both_the_initialisation_and_the_data_order():
+    model_config, train_config = artifacts.seed_configs("facts", 3, steps=7)
+    assert (model_config.seed, train_config.seed, train_config.steps) == (3, 3, 7)
+
+
+def test_short_seed_runs_differ_across_seeds_and_repeat_within_one():
+    seed_one = artifacts.train_seed("facts", 1, steps=3)
+    assert artifacts.same_weights(seed_one, artifacts.train_seed("facts", 1, steps=3))
+    assert not artifacts.same_weights(seed_one, artifacts.train_seed("facts", 0, steps=3))
+
+
+def test_a_sweep_with_overrides_is_not_written_over_the_table():
+    with pytest.raises(ValueError, match="experiment"):
+        artifacts.seed_sweep("facts", [1], steps=3)
+
+
+def test_spread_and_verdict_on_a_small_table():
+    table = {0: {"a": 1.0, "b": 0.5, "train_seconds": 3.0}, 1: {"a": 1.0, "b": 0.7, "train_seconds": 9.0}}
+    spread = artifacts.seed_spread(table)
+    assert set(spread) == {"a", "b"}
+    assert spread["b"]["mean"] == pytest.approx(0.6) and spread["b"]["std"] == pytest.approx(0.1)
+    assert (spread["b"]["min"], spread["b"]["max"]) == (0.5, 0.7)
+    assert artifacts.seed_verdict(table) == ({"a": 1.0}, {"b": (0.5, 0.7)})
+    assert artifacts.seed_sentence("toy", table) == "toy, 2 seeds: every seed gives a = 1.00; across seeds b from 0.500 to 0.700."
+
+
+def test_seed_tables_are_listed_beside_their_organisms():
+    for name in organisms.names():
+        assert artifacts.seed_table_path(name) in artifacts.get(name).paths
+    assert "facts.seeds.json" in artifacts.listing()

@@ -1,0 +1,40 @@
+"""The spread of an organism's behaviours over training seeds: one dot per seed, one row per metric."""
+
+from __future__ import annotations
+
+SEED_COLORS = ("#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+def seed_spread_figure(tables: dict[str, dict[int, dict]], metrics: dict[str, list[str]] | None = None, title: str = ""):
+    """Each (organism, metric) is a row; each seed a dot on it (seed 0, the shipped checkpoint, in black).
+
+    ``tables``: organism → {seed: {metric: value}} (``workbench.artifacts.seed_table``);
+    ``metrics``: organism → the metrics to show (default: every metric in [0, 1] of its first row).
+    Dots of one row are offset vertically by seed so that equal values stay visible.
+    """
+    import plotly.graph_objects as go
+
+    rows = []  # (label, organism, metric)
+    for organism, table in tables.items():
+        first = next(iter(table.values()))
+        chosen = (metrics or {}).get(organism) or [
+            key for key, value in first.items() if isinstance(value, float) and 0 <= value <= 1 and key != "matches_shipped"]
+        rows += [(f"{organism} · {metric}", organism, metric) for metric in chosen]
+    seeds = sorted({seed for table in tables.values() for seed in table})
+    figure = go.Figure()
+    for index, seed in enumerate(seeds):
+        offset = (index - (len(seeds) - 1) / 2) * 0.12
+        points = [(tables[o][seed][m], i + offset, label) for i, (label, o, m) in enumerate(rows) if seed in tables[o]]
+        figure.add_trace(go.Scatter(
+            x=[p[0] for p in points], y=[p[1] for p in points], mode="markers",
+            name=f"seed {seed}" + (" (shipped)" if seed == 0 else ""),
+            marker=dict(size=9, color=SEED_COLORS[index % len(SEED_COLORS)], symbol="diamond" if seed == 0 else "circle"),
+            customdata=[p[2] for p in points], hovertemplate="%{customdata}: %{x:.3f}<extra>seed " + str(seed) + "</extra>",
+        ))
+    figure.update_layout(
+        title=title or "Behaviours over training seeds", width=1100, height=140 + 26 * len(rows),
+        xaxis=dict(title="metric value (fraction)", range=[-0.03, 1.03]),
+        yaxis=dict(tickvals=list(range(len(rows))), ticktext=[r[0] for r in rows], autorange="reversed"),
+        margin=dict(l=330), legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
+    )
+    return figure
