@@ -291,8 +291,19 @@ def same_weights(model, other) -> bool:
     return mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
 
 
+def shipped_seed_row(name: str) -> dict:
+    """Seed 0's row read from the shipped checkpoint's record instead of retrained (``from_checkpoint``).
+
+    Sound because seed 0 is the recipe unchanged (``seed_configs(name, 0)`` is the world's configs)
+    and training is bit-for-bit reproducible with one thread; a retrained seed 0 records
+    ``matches_shipped`` to show it. ``train_seconds`` is the one recorded when the checkpoint was made.
+    """
+    record = organisms.checkpoint_metadata(name)
+    return {**record["metrics"], "train_seconds": record["train_seconds"], "from_checkpoint": True}
+
+
 def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = True, keep=None,
-               log=None, **overrides) -> dict[str, dict]:
+               log=None, reuse_shipped: bool = False, **overrides) -> dict[str, dict]:
     """Retrain organism ``name`` once per seed, measure its behaviours, and return {seed: row}.
 
     A row is the world's behaviour metrics plus ``train_seconds`` (wall time of training alone) and
@@ -301,6 +312,7 @@ def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = 
     made it. ``write``: merge the rows into the shipped table (``seed_table_path``), so seeds can
     be run in separate processes; not with ``overrides``, which are experiments, not the recipe.
     ``keep``: a directory to save each seed's weights in (``NAME.seedS.safetensors``).
+    ``reuse_shipped``: take seed 0's row from the shipped checkpoint (``shipped_seed_row``), not retrained.
     """
     from workbench.organisms.model import save_checkpoint
 
@@ -308,6 +320,11 @@ def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = 
         raise ValueError("a sweep with recipe overrides is an experiment: run it with write=False")
     rows = {}
     for seed in seeds:
+        if seed == 0 and reuse_shipped and not overrides:
+            rows["0"] = shipped_seed_row(name)
+            if write:
+                _write_seed_row(name, 0, rows["0"])
+            continue
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         model = train_seed(name, seed, progress=progress, **overrides)
         row = {"train_seconds": round(time.perf_counter() - start_wall, 1),
@@ -323,11 +340,16 @@ def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = 
         if log is not None:
             print(f"{name} seed {seed}: {json.dumps(row)}", file=log, flush=True)
         if write:
-            path = seed_table_path(name)
-            table = json.loads(path.read_text()) if path.exists() else {}
-            table[str(seed)] = row
-            path.write_text(json.dumps(dict(sorted(table.items(), key=lambda kv: int(kv[0]))), indent=2) + "\n")
+            _write_seed_row(name, seed, row)
     return rows
+
+
+def _write_seed_row(name: str, seed: int, row: dict) -> None:
+    """Merge one row into organism ``name``'s shipped seed table (rows of other seeds are kept)."""
+    path = seed_table_path(name)
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[str(seed)] = row
+    path.write_text(json.dumps(dict(sorted(table.items(), key=lambda kv: int(kv[0]))), indent=2) + "\n")
 
 
 def seed_table(name: str) -> dict[int, dict]:
@@ -335,7 +357,7 @@ def seed_table(name: str) -> dict[int, dict]:
     return {int(seed): row for seed, row in json.loads(seed_table_path(name).read_text()).items()}
 
 
-SEED_BOOKKEEPING = ("train_seconds", "cpu_seconds", "matches_shipped")
+SEED_BOOKKEEPING = ("train_seconds", "cpu_seconds", "matches_shipped", "from_checkpoint")
 
 
 def seed_spread(table: dict[int, dict]) -> dict[str, dict[str, float]]:
@@ -515,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds_cmd.add_argument("name", metavar="NAME", choices=organisms.names())
     seeds_cmd.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     seeds_cmd.add_argument("--keep", metavar="DIR", help="also save each seed's weights in DIR")
+    seeds_cmd.add_argument("--seed0-from-checkpoint", action="store_true",
+                           help="take seed 0's row from the shipped checkpoint's record instead of retraining it")
     seed_clt_cmd = commands.add_parser("seed-transcoder",
                                        help="train transcoder recipe NAME on its organism retrained with --seed; record its fidelity")
     seed_clt_cmd.add_argument("name", metavar="NAME", choices=names("transcoder"))
@@ -554,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(evaluate(name) if "out" not in options else _shipped_record(paths[1])))
         distributed.close()
     elif args.command == "seeds":
-        rows = seed_sweep(args.name, args.seeds, progress=True, keep=args.keep, log=sys.stderr)
+        rows = seed_sweep(args.name, args.seeds, progress=True, keep=args.keep, log=sys.stderr,
+                          reuse_shipped=args.seed0_from_checkpoint)
         print(json.dumps(rows))
         print(f"wrote {seed_table_path(args.name)}", file=sys.stderr)
     elif args.command == "seed-transcoder":

@@ -33,7 +33,7 @@ EXPORTS = {
         "swap_heatmap", "share_histogram"
     ],
     "seeds": [
-        "SEED_COLORS", "seed_spread_figure"
+        "SEED_COLORS", "seed_spread_figure", "seed_spread_table"
     ],
     "planning": [
         "ORGANISM_COLORS", "position_profile_figure"

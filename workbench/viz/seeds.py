@@ -38,3 +38,19 @@ def seed_spread_figure(tables: dict[str, dict[int, dict]], metrics: dict[str, li
         margin=dict(l=330), legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
     )
     return figure
+
+
+def seed_spread_table(spreads: dict[str, dict[str, dict[str, float]]], seeds: dict[str, int] | None = None) -> str:
+    """A plain-text table per organism: each metric's mean ± std over seeds, and its worst seed (min).
+
+    ``spreads``: organism → ``workbench.artifacts.seed_spread(table)``; ``seeds``: organism → number of seeds.
+    """
+    width = max(len(metric) for spread in spreads.values() for metric in spread)
+    lines = []
+    for organism, spread in spreads.items():
+        count = f" ({seeds[organism]} seeds)" if seeds else ""
+        lines.append(f"{organism}{count}".ljust(width + 2) + f"{'mean ± std':>17s}{'min':>8s}{'max':>8s}")
+        for metric, s in spread.items():
+            lines.append(f"  {metric:<{width}s}{s['mean']:9.3f} ± {s['std']:.3f}{s['min']:8.3f}{s['max']:8.3f}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
