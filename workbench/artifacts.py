@@ -402,6 +402,11 @@ def seed_transcoder_path(name: str, seed: int) -> Path:
     return CHECKPOINT_DIR / f"{name}.seed{seed}.json"
 
 
+def seed_transcoder_record(name: str, seed: int) -> dict:
+    """The shipped record of transcoder recipe ``name`` on organism seed ``seed`` (``transcoder_on_seed``)."""
+    return json.loads(seed_transcoder_path(name, seed).read_text())
+
+
 def transcoder_on_seed(name: str, seed: int, *, organism=None, progress: bool = False, write: bool = True) -> dict:
     """Transcoder recipe ``name`` on its organism retrained with ``seed``: does the recipe carry over?
 
