@@ -291,6 +291,13 @@ def same_weights(model, other) -> bool:
     return mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
 
 
+def weight_difference(model, other) -> float:
+    """The largest absolute difference between two organisms' parameters, relative to the largest parameter."""
+    mine, theirs = dict(model.named_parameters()), dict(other.named_parameters())
+    largest = max(float(p.detach().abs().max()) for p in mine.values())
+    return max(float((mine[k].detach() - theirs[k].detach()).abs().max()) for k in mine) / largest
+
+
 def shipped_seed_row(name: str) -> dict:
     """Seed 0's row read from the shipped checkpoint's record instead of retrained (``from_checkpoint``).
 
@@ -308,8 +315,8 @@ def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = 
 
     A row is the world's behaviour metrics plus ``train_seconds`` (wall time of training alone) and
     ``cpu_seconds``. A seed-0 row also says whether the retrained weights are bit-for-bit the
-    shipped checkpoint's (``matches_shipped``): seed 0 with no ``overrides`` is the recipe that
-    made it. ``write``: merge the rows into the shipped table (``seed_table_path``), so seeds can
+    shipped checkpoint's (``matches_shipped``) and, if not, how far apart they are
+    (``weight_difference``): seed 0 with no ``overrides`` is the recipe that made it. ``write``: merge the rows into the shipped table (``seed_table_path``), so seeds can
     be run in separate processes; not with ``overrides``, which are experiments, not the recipe.
     ``keep``: a directory to save each seed's weights in (``NAME.seedS.safetensors``).
     ``reuse_shipped``: take seed 0's row from the shipped checkpoint (``shipped_seed_row``), not retrained.
@@ -331,7 +338,9 @@ def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = 
                "cpu_seconds": round(time.process_time() - start_cpu, 1)}
         row = {**organisms.evaluate(name, model), **row}
         if seed == 0 and not overrides:
-            row["matches_shipped"] = same_weights(model, organisms.load(name)[0])
+            shipped = organisms.load(name)[0]
+            row["matches_shipped"] = same_weights(model, shipped)
+            row["weight_difference"] = weight_difference(model, shipped)
         if keep is not None:
             Path(keep).mkdir(parents=True, exist_ok=True)
             save_checkpoint(model, seed_configs(name, seed)[0], Path(keep) / f"{name}.seed{seed}.safetensors",
@@ -357,7 +366,7 @@ def seed_table(name: str) -> dict[int, dict]:
     return {int(seed): row for seed, row in json.loads(seed_table_path(name).read_text()).items()}
 
 
-SEED_BOOKKEEPING = ("train_seconds", "cpu_seconds", "matches_shipped", "from_checkpoint")
+SEED_BOOKKEEPING = ("train_seconds", "cpu_seconds", "matches_shipped", "weight_difference", "from_checkpoint")
 
 
 def seed_spread(table: dict[int, dict]) -> dict[str, dict[str, float]]:

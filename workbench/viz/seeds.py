@@ -5,21 +5,16 @@ from __future__ import annotations
 SEED_COLORS = ("#000000", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
-def seed_spread_figure(tables: dict[str, dict[int, dict]], metrics: dict[str, list[str]] | None = None, title: str = ""):
-    """Each (organism, metric) is a row; each seed a dot on it (seed 0, the shipped checkpoint, in black).
+def seed_spread_figure(tables: dict[str, dict[int, dict]], metrics: dict[str, list[str]], title: str = ""):
+    """Each (organism, metric) is a row; each seed a dot on it (seed 0, the shipped checkpoint, a black diamond).
 
     ``tables``: organism → {seed: {metric: value}} (``workbench.artifacts.seed_table``);
-    ``metrics``: organism → the metrics to show (default: every metric in [0, 1] of its first row).
+    ``metrics``: organism → the metrics to show, each a fraction in [0, 1].
     Dots of one row are offset vertically by seed so that equal values stay visible.
     """
     import plotly.graph_objects as go
 
-    rows = []  # (label, organism, metric)
-    for organism, table in tables.items():
-        first = next(iter(table.values()))
-        chosen = (metrics or {}).get(organism) or [
-            key for key, value in first.items() if isinstance(value, float) and 0 <= value <= 1 and key != "matches_shipped"]
-        rows += [(f"{organism} · {metric}", organism, metric) for metric in chosen]
+    rows = [(f"{organism} · {metric}", organism, metric) for organism in tables for metric in metrics[organism]]
     seeds = sorted({seed for table in tables.values() for seed in table})
     figure = go.Figure()
     for index, seed in enumerate(seeds):
