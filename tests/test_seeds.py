@@ -93,3 +93,19 @@ def test_the_seed_one_transcoder_record_is_the_shipped_recipe_on_the_seed_one_or
     assert set(record["behaviour"]) == set(record["organism_metrics"])
     assert record in [artifacts.seed_transcoder_record(p.stem.split(".seed")[0], 1)
                       for p in artifacts.get("facts_clt").seed_records]
+
+
+def test_notebook_03_statements_on_the_seed_one_transcoder():
+    """Notebook 03: "the recipe carries over" to the seed-1 facts organism, with the numbers it states."""
+    from workbench import transcoders
+
+    record = artifacts.seed_transcoder_record("facts_clt", 1)
+    shipped = transcoders.shipped_metadata("facts_clt")
+    assert round(record["fidelity"]["top1_agreement"], 3) == 1.0
+    assert round(record["fidelity"]["kl"], 4) == 0.0014 and round(shipped["fidelity"]["kl"], 4) == 0.0018
+    for seed_one, seed_zero in zip(record["fidelity"]["l0"], shipped["fidelity"]["l0"]):  # "about the same L0"
+        assert abs(seed_one - seed_zero) <= 0.1 * seed_zero
+    organism, replaced = record["organism_metrics"]["two_hop_heldout_city"], record["behaviour"]["two_hop_heldout_city"]
+    assert (round(organism, 2), round(replaced, 2), round(organism - replaced, 2)) == (0.88, 0.84, 0.04)
+    seed_zero_organism = organisms.checkpoint_metadata("facts")["metrics"]["two_hop_heldout_city"]
+    assert (round(seed_zero_organism, 2), round(shipped["behaviour"]["two_hop_heldout_city"], 2)) == (0.98, 0.92)
