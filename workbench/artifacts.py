@@ -373,7 +373,9 @@ def seed_spread(table: dict[int, dict]) -> dict[str, dict[str, float]]:
     """Per behaviour metric of a seed table: mean, std (population), min and max over its seeds."""
     import statistics
 
-    metrics = [key for key in next(iter(table.values())) if key not in SEED_BOOKKEEPING]
+    # In the order the world measures them (a row read from a checkpoint's record has its keys sorted).
+    measured = [row for row in table.values() if not row.get("from_checkpoint")] or list(table.values())
+    metrics = [key for key in measured[0] if key not in SEED_BOOKKEEPING]
     spread = {}
     for metric in metrics:
         values = [row[metric] for row in table.values()]
@@ -526,6 +528,22 @@ def _flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
     return flat
 
 
+def _train_overrides(assignments: list[str]) -> dict:
+    """``["steps=3000", "weight_decay=0.1"]`` → ``{"steps": 3000, "weight_decay": 0.1}`` (typed as ``TrainConfig``'s fields)."""
+    from dataclasses import fields
+
+    from workbench.organisms.training import TrainConfig
+
+    types = {f.name: type(getattr(TrainConfig(), f.name)) for f in fields(TrainConfig)}
+    overrides = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        if key not in types or key == "seed":
+            raise SystemExit(f"--set {assignment}: not a TrainConfig field (fields: {', '.join(t for t in types if t != 'seed')})")
+        overrides[key] = types[key](value)
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m workbench.artifacts list | train NAME ... | evaluate NAME [--json] | seeds NAME [--seeds S ...]``."""
     import argparse
@@ -553,6 +571,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds_cmd.add_argument("--keep", metavar="DIR", help="also save each seed's weights in DIR")
     seeds_cmd.add_argument("--seed0-from-checkpoint", action="store_true",
                            help="take seed 0's row from the shipped checkpoint's record instead of retraining it")
+    seeds_cmd.add_argument("--set", metavar="FIELD=VALUE", nargs="+", default=[],
+                           help="an experiment: change TrainConfig fields (steps=3000 weight_decay=0.1); needs --out")
+    seeds_cmd.add_argument("--out", metavar="PATH", help="write the experiment's table here, not beside the checkpoint")
     seed_clt_cmd = commands.add_parser("seed-transcoder",
                                        help="train transcoder recipe NAME on its organism retrained with --seed; record its fidelity")
     seed_clt_cmd.add_argument("name", metavar="NAME", choices=names("transcoder"))
@@ -592,10 +613,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(evaluate(name) if "out" not in options else _shipped_record(paths[1])))
         distributed.close()
     elif args.command == "seeds":
-        rows = seed_sweep(args.name, args.seeds, progress=True, keep=args.keep, log=sys.stderr,
-                          reuse_shipped=args.seed0_from_checkpoint)
+        overrides = _train_overrides(args.set)
+        if overrides and args.out is None:
+            parser.error("--set makes an experiment: give --out PATH for its table")
+        rows = seed_sweep(args.name, args.seeds, progress=True, keep=args.keep, log=sys.stderr, write=args.out is None,
+                          reuse_shipped=args.seed0_from_checkpoint, **overrides)
         print(json.dumps(rows))
-        print(f"wrote {seed_table_path(args.name)}", file=sys.stderr)
+        if args.out is not None:
+            out = Path(args.out)
+            table = json.loads(out.read_text())["rows"] if out.exists() else {}
+            out.write_text(json.dumps({"organism": args.name, "overrides": overrides, "rows": {**table, **rows}}, indent=2) + "\n")
+        print(f"wrote {args.out or seed_table_path(args.name)}", file=sys.stderr)
     elif args.command == "seed-transcoder":
         organism = None
         if args.organism is not None:
