@@ -6,6 +6,8 @@ Each has a recipe here, so that it can be reproduced by one command and measured
     python -m workbench.artifacts list                   # name, kind, size, the command that makes it
     python -m workbench.artifacts train NAME [NAME ...]  # retrain from the recipe, overwrite the shipped copy
     python -m workbench.artifacts evaluate NAME [--json] # measure the shipped copy
+    python -m workbench.artifacts seeds NAME [--seeds 0 1 2 3 4]  # retrain an organism per seed, ship the table
+    python -m workbench.artifacts seed-transcoder NAME --seed S   # a transcoder recipe on another seed's organism
 
 A transcoder also trains data-parallel, under PyTorch's launcher: ``torchrun --nproc-per-node N -m
 workbench.artifacts train NAME [--steps …] [--out PATH] [--checkpoint PATH] [--activations DIR]
@@ -79,7 +81,7 @@ class Artifact:
         """The files shipped for this artifact."""
         if self.kind == "organism":
             path = organisms.checkpoint_path(self.name)
-            return [path, path.with_suffix(".json")]
+            return [path, path.with_suffix(".json"), *self.seed_records]
         if self.kind == "sae":
             from workbench.saes.loading import CHECKPOINT_DIR
 
@@ -87,7 +89,19 @@ class Artifact:
         from workbench.transcoders.loading import shipped_path
 
         path = shipped_path(self.name)
-        return [path, path.with_suffix(".json")]
+        return [path, path.with_suffix(".json"), *self.seed_records]
+
+    @property
+    def seed_records(self) -> list[Path]:
+        """What ships about other seeds: an organism's seed table (``seeds NAME``), a transcoder recipe's
+        records on other seeds' organisms (``seed-transcoder NAME --seed S``)."""
+        if self.kind == "organism":
+            return [path for path in [seed_table_path(self.name)] if path.exists()]
+        if self.kind == "transcoder":
+            from workbench.transcoders.loading import CHECKPOINT_DIR
+
+            return sorted(CHECKPOINT_DIR.glob(f"{self.name}.seed*.json"))
+        return []
 
     @property
     def size_bytes(self) -> int:
@@ -243,6 +257,200 @@ def ship(name: str, *, out=None, **options) -> list[Path]:
     return artifact.paths
 
 
+# --- Seeds ---------------------------------------------------------------------------------------
+
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def seed_table_path(name: str) -> Path:
+    """The seed table shipped beside organism ``name``'s checkpoint: ``checkpoints/NAME.seeds.json``."""
+    return organisms.CHECKPOINT_DIR / f"{name}.seeds.json"
+
+
+def seed_configs(name: str, seed: int, **overrides):
+    """``(model_config, train_config)`` of organism ``name``'s recipe with ``seed`` for both the model's
+    initialisation (``OrganismConfig.seed``) and the order of its training sentences (``TrainConfig.seed``).
+
+    Seed 0 is the recipe unchanged: the shipped checkpoint's configs exactly.
+    """
+    world = organisms.get_world(name)
+    return replace(world.model_config, seed=seed), replace(world.train_config, seed=seed, **overrides)
+
+
+def train_seed(name: str, seed: int, *, progress: bool = False, **overrides):
+    """Organism ``name`` retrained with ``seed`` (init and data order); ``overrides`` replace ``TrainConfig`` fields."""
+    model_config, train_config = seed_configs(name, seed, **overrides)
+    return organisms.train(name, model_config, train_config, progress=progress)
+
+
+def same_weights(model, other) -> bool:
+    """True when two organisms hold bit-for-bit the same parameters and buffers."""
+    import torch
+
+    mine, theirs = model.state_dict(), other.state_dict()
+    return mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
+def weight_difference(model, other) -> float:
+    """The largest absolute difference between two organisms' parameters, relative to the largest parameter."""
+    mine, theirs = dict(model.named_parameters()), dict(other.named_parameters())
+    largest = max(float(p.detach().abs().max()) for p in mine.values())
+    return max(float((mine[k].detach() - theirs[k].detach()).abs().max()) for k in mine) / largest
+
+
+def shipped_seed_row(name: str) -> dict:
+    """Seed 0's row read from the shipped checkpoint's record instead of retrained (``from_checkpoint``).
+
+    Sound because seed 0 is the recipe unchanged (``seed_configs(name, 0)`` is the world's configs)
+    and training is bit-for-bit reproducible with one thread; a retrained seed 0 records
+    ``matches_shipped`` to show it. ``train_seconds`` is the one recorded when the checkpoint was made.
+    """
+    record = organisms.checkpoint_metadata(name)
+    return {**record["metrics"], "train_seconds": record["train_seconds"], "from_checkpoint": True}
+
+
+def seed_sweep(name: str, seeds=SEEDS, *, progress: bool = False, write: bool = True, keep=None,
+               log=None, reuse_shipped: bool = False, **overrides) -> dict[str, dict]:
+    """Retrain organism ``name`` once per seed, measure its behaviours, and return {seed: row}.
+
+    A row is the world's behaviour metrics plus ``train_seconds`` (wall time of training alone) and
+    ``cpu_seconds``. A seed-0 row also says whether the retrained weights are bit-for-bit the
+    shipped checkpoint's (``matches_shipped``) and, if not, how far apart they are
+    (``weight_difference``): seed 0 with no ``overrides`` is the recipe that made it. ``write``: merge the rows into the shipped table (``seed_table_path``), so seeds can
+    be run in separate processes; not with ``overrides``, which are experiments, not the recipe.
+    ``keep``: a directory to save each seed's weights in (``NAME.seedS.safetensors``).
+    ``reuse_shipped``: take seed 0's row from the shipped checkpoint (``shipped_seed_row``), not retrained.
+    """
+    from workbench.organisms.model import save_checkpoint
+
+    if write and overrides:
+        raise ValueError("a sweep with recipe overrides is an experiment: run it with write=False")
+    rows = {}
+    for seed in seeds:
+        if seed == 0 and reuse_shipped and not overrides:
+            rows["0"] = shipped_seed_row(name)
+            if write:
+                _write_seed_row(name, 0, rows["0"])
+            continue
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        model = train_seed(name, seed, progress=progress, **overrides)
+        row = {"train_seconds": round(time.perf_counter() - start_wall, 1),
+               "cpu_seconds": round(time.process_time() - start_cpu, 1)}
+        row = {**organisms.evaluate(name, model), **row}
+        if seed == 0 and not overrides:
+            shipped = organisms.load(name)[0]
+            row["matches_shipped"] = same_weights(model, shipped)
+            row["weight_difference"] = weight_difference(model, shipped)
+        if keep is not None:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            save_checkpoint(model, seed_configs(name, seed)[0], Path(keep) / f"{name}.seed{seed}.safetensors",
+                            {"metrics": row, "overrides": overrides})
+        rows[str(seed)] = row
+        if log is not None:
+            print(f"{name} seed {seed}: {json.dumps(row)}", file=log, flush=True)
+        if write:
+            _write_seed_row(name, seed, row)
+    return rows
+
+
+def _write_seed_row(name: str, seed: int, row: dict) -> None:
+    """Merge one row into organism ``name``'s shipped seed table (rows of other seeds are kept)."""
+    path = seed_table_path(name)
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table[str(seed)] = row
+    path.write_text(json.dumps(dict(sorted(table.items(), key=lambda kv: int(kv[0]))), indent=2) + "\n")
+
+
+def seed_table(name: str) -> dict[int, dict]:
+    """The shipped seed table of organism ``name``: {seed: behaviour metrics, train_seconds, ...}."""
+    return {int(seed): row for seed, row in json.loads(seed_table_path(name).read_text()).items()}
+
+
+SEED_BOOKKEEPING = ("train_seconds", "cpu_seconds", "matches_shipped", "weight_difference", "from_checkpoint")
+
+
+def seed_spread(table: dict[int, dict]) -> dict[str, dict[str, float]]:
+    """Per behaviour metric of a seed table: mean, std (population), min and max over its seeds."""
+    import statistics
+
+    # In the order the world measures them (a row read from a checkpoint's record has its keys sorted).
+    measured = [row for row in table.values() if not row.get("from_checkpoint")] or list(table.values())
+    metrics = [key for key in measured[0] if key not in SEED_BOOKKEEPING]
+    spread = {}
+    for metric in metrics:
+        values = [row[metric] for row in table.values()]
+        spread[metric] = {"mean": statistics.fmean(values), "std": statistics.pstdev(values),
+                          "min": min(values), "max": max(values)}
+    return spread
+
+
+def seed_verdict(table: dict[int, dict], tolerance: float = 0.0) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """``(holds, varies)``: the metrics equal for every seed (within ``tolerance``) with their value, and
+    the others with their (min, max) over seeds."""
+    holds, varies = {}, {}
+    for metric, s in seed_spread(table).items():
+        if s["max"] - s["min"] <= tolerance:
+            holds[metric] = s["min"]
+        else:
+            varies[metric] = (s["min"], s["max"])
+    return holds, varies
+
+
+def seed_sentence(name: str, table: dict[int, dict] | None = None) -> str:
+    """One sentence on what holds for every seed of organism ``name`` and what does not."""
+    table = seed_table(name) if table is None else table
+    holds, varies = seed_verdict(table)
+    same = ", ".join(f"{metric} = {value:.2f}" for metric, value in holds.items()) or "no metric"
+    ranges = "; ".join(f"{metric} from {low:.3f} to {high:.3f}" for metric, (low, high) in varies.items())
+    return (f"{name}, {len(table)} seeds: every seed gives {same}"
+            + (f"; across seeds {ranges}." if ranges else "; nothing varies."))
+
+
+def seed_transcoder_path(name: str, seed: int) -> Path:
+    """The record of transcoder recipe ``name`` trained on organism seed ``seed``, beside the transcoder."""
+    from workbench.transcoders.loading import CHECKPOINT_DIR
+
+    return CHECKPOINT_DIR / f"{name}.seed{seed}.json"
+
+
+def seed_transcoder_record(name: str, seed: int) -> dict:
+    """The shipped record of transcoder recipe ``name`` on organism seed ``seed`` (``transcoder_on_seed``)."""
+    return json.loads(seed_transcoder_path(name, seed).read_text())
+
+
+def transcoder_on_seed(name: str, seed: int, *, organism=None, progress: bool = False, write: bool = True) -> dict:
+    """Transcoder recipe ``name`` on its organism retrained with ``seed``: does the recipe carry over?
+
+    Retrains the organism with ``seed`` in memory (or takes ``organism``, a model trained with
+    ``train_seed``), collects its activations, trains the transcoder with the shipped recipe, and
+    measures it as ``evaluate`` does: replacement fidelity on held-out text and the behaviours
+    under replacement, beside the organism's own behaviours. ``write``: save the record as
+    ``seed_transcoder_path(name, seed)`` (no weights: it is a measurement, not an artifact).
+    """
+    artifact = get(name)
+    if artifact.kind != "transcoder":
+        raise ValueError(f"{name} is of kind {artifact.kind}, not a transcoder")
+    start = time.process_time()
+    model = train_seed(artifact.organism, seed, progress=progress) if organism is None else organism
+    organism_cpu_seconds = time.process_time() - start if organism is None else None
+    world = organisms.get_world(artifact.organism)
+    start = time.process_time()
+    clt = _train_transcoder(artifact.recipe, model, world, progress=progress, history=None)
+    record = {
+        "organism": artifact.organism, "organism_seed": seed,
+        "organism_metrics": world.core_metrics(model),
+        "recipe": {**asdict(artifact.recipe), "train": asdict(artifact.recipe.train_config())},
+        "train_cpu_seconds": round(time.process_time() - start, 1),
+        **_measure_transcoder(model, world, clt),
+        "command": f"python -m workbench.artifacts seed-transcoder {name} --seed {seed}",
+    }
+    if organism_cpu_seconds is not None:
+        record["organism_cpu_seconds"] = round(organism_cpu_seconds, 1)
+    if write:
+        seed_transcoder_path(name, seed).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
 # --- Measuring -----------------------------------------------------------------------------------
 
 
@@ -269,20 +477,26 @@ def evaluate(name: str, trained=None) -> dict:
     artifact = get(name)
     if artifact.kind == "organism":
         return organisms.evaluate(name, trained)
-    from workbench.activations.collect import heldout_tokens
-
     model, world = organisms.load(artifact.organism)
     dictionary = load(name) if trained is None else trained
-    tokens, mask = heldout_tokens(world)
     if artifact.kind == "sae":
+        from workbench.activations.collect import heldout_tokens
         from workbench.saes.evaluation import splice_report
 
+        tokens, _ = heldout_tokens(world)
         report = splice_report(model, dictionary, tokens)
         return {**asdict(report), "ce_recovered": report.ce_recovered}
+    return _measure_transcoder(model, world, dictionary)
+
+
+def _measure_transcoder(model, world, transcoder) -> dict:
+    """A transcoder's fidelity as the replacement of ``model`` on held-out text, and the behaviours under it."""
+    from workbench.activations.collect import heldout_tokens
     from workbench.circuits.replacement import fidelity, replaced
 
-    result = {"fidelity": asdict(fidelity(model, dictionary, tokens, mask))}
-    with replaced(model, dictionary):
+    tokens, mask = heldout_tokens(world)
+    result = {"fidelity": asdict(fidelity(model, transcoder, tokens, mask))}
+    with replaced(model, transcoder):
         result["behaviour"] = world.core_metrics(model)
     return result
 
@@ -294,10 +508,12 @@ def _shipped_record(record: Path) -> dict:
 
 def listing() -> str:
     """One line per artifact: name, kind, organism, size on disk, and the command that reproduces it."""
-    rows = [
-        f"{a.name:22s} {a.kind:10s} {a.organism:20s} {a.size_bytes / 1e6:6.2f} MB   {a.command}"
-        for a in ARTIFACTS.values()
-    ]
+    rows = []
+    for a in ARTIFACTS.values():
+        rows.append(f"{a.name:22s} {a.kind:10s} {a.organism:20s} {a.size_bytes / 1e6:6.2f} MB   {a.command}")
+        for record in a.seed_records:
+            seeds = f"seeds {a.name}" if a.kind == "organism" else f"seed-transcoder {a.name} --seed {record.stem.rsplit('seed', 1)[1]}"
+            rows.append(f"  {record.name:42s} {'':20s}   python -m workbench.artifacts {seeds}")
     header = f"{'name':22s} {'kind':10s} {'organism':20s} {'size':>9s}   reproduce with"
     return "\n".join([header, *rows])
 
@@ -312,8 +528,24 @@ def _flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
     return flat
 
 
+def _train_overrides(assignments: list[str]) -> dict:
+    """``["steps=3000", "weight_decay=0.1"]`` → ``{"steps": 3000, "weight_decay": 0.1}`` (typed as ``TrainConfig``'s fields)."""
+    from dataclasses import fields
+
+    from workbench.organisms.training import TrainConfig
+
+    types = {f.name: type(getattr(TrainConfig(), f.name)) for f in fields(TrainConfig)}
+    overrides = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        if key not in types or key == "seed":
+            raise SystemExit(f"--set {assignment}: not a TrainConfig field (fields: {', '.join(t for t in types if t != 'seed')})")
+        overrides[key] = types[key](value)
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m workbench.artifacts list | train NAME ... | evaluate NAME [--json]``."""
+    """``python -m workbench.artifacts list | train NAME ... | evaluate NAME [--json] | seeds NAME [--seeds S ...]``."""
     import argparse
 
     from workbench.notebook import filter_warnings, go_offline
@@ -333,6 +565,21 @@ def main(argv: list[str] | None = None) -> int:
     transcoders.add_argument("--activations", metavar="DIR",
                              help="stream activations: write them once to sharded safetensors files in DIR, train from them")
     transcoders.add_argument("--device", default="cpu", help="cpu (gloo between processes) or cuda (NCCL; process i uses GPU i)")
+    seeds_cmd = commands.add_parser("seeds", help="retrain organism NAME once per seed; write the table beside its checkpoint")
+    seeds_cmd.add_argument("name", metavar="NAME", choices=organisms.names())
+    seeds_cmd.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    seeds_cmd.add_argument("--keep", metavar="DIR", help="also save each seed's weights in DIR")
+    seeds_cmd.add_argument("--seed0-from-checkpoint", action="store_true",
+                           help="take seed 0's row from the shipped checkpoint's record instead of retraining it")
+    seeds_cmd.add_argument("--set", metavar="FIELD=VALUE", nargs="+", default=[],
+                           help="an experiment: change TrainConfig fields (steps=3000 weight_decay=0.1); needs --out")
+    seeds_cmd.add_argument("--out", metavar="PATH", help="write the experiment's table here, not beside the checkpoint")
+    seed_clt_cmd = commands.add_parser("seed-transcoder",
+                                       help="train transcoder recipe NAME on its organism retrained with --seed; record its fidelity")
+    seed_clt_cmd.add_argument("name", metavar="NAME", choices=names("transcoder"))
+    seed_clt_cmd.add_argument("--seed", type=int, required=True)
+    seed_clt_cmd.add_argument("--organism", metavar="PATH",
+                              help="the seed's organism already trained (saved by `seeds --keep`), instead of retraining it")
     evaluate_cmd = commands.add_parser("evaluate", help="measure the shipped NAME")
     evaluate_cmd.add_argument("name", metavar="NAME", choices=list(ARTIFACTS))
     evaluate_cmd.add_argument("--json", action="store_true", help="print one JSON object")
@@ -365,6 +612,29 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 print(json.dumps(evaluate(name) if "out" not in options else _shipped_record(paths[1])))
         distributed.close()
+    elif args.command == "seeds":
+        overrides = _train_overrides(args.set)
+        if overrides and args.out is None:
+            parser.error("--set makes an experiment: give --out PATH for its table")
+        rows = seed_sweep(args.name, args.seeds, progress=True, keep=args.keep, log=sys.stderr, write=args.out is None,
+                          reuse_shipped=args.seed0_from_checkpoint, **overrides)
+        print(json.dumps(rows))
+        if args.out is not None:
+            out = Path(args.out)
+            table = json.loads(out.read_text())["rows"] if out.exists() else {}
+            out.write_text(json.dumps({"organism": args.name, "overrides": overrides, "rows": {**table, **rows}}, indent=2) + "\n")
+        print(f"wrote {args.out or seed_table_path(args.name)}", file=sys.stderr)
+    elif args.command == "seed-transcoder":
+        organism = None
+        if args.organism is not None:
+            from workbench.organisms.model import load_checkpoint, read_checkpoint_config
+
+            organism_name = get(args.name).organism
+            if read_checkpoint_config(args.organism)[0] != seed_configs(organism_name, args.seed)[0]:
+                parser.error(f"{args.organism} was not trained with seed {args.seed}")
+            organism = load_checkpoint(args.organism, organisms.get_world(organism_name).tokenizer)
+        print(json.dumps(transcoder_on_seed(args.name, args.seed, organism=organism, progress=True)))
+        print(f"wrote {seed_transcoder_path(args.name, args.seed)}", file=sys.stderr)
     else:
         metrics = evaluate(args.name)
         if args.json:

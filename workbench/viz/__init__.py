@@ -32,6 +32,9 @@ EXPORTS = {
     "multihop": [
         "swap_heatmap", "share_histogram"
     ],
+    "seeds": [
+        "SEED_COLORS", "seed_spread_figure", "seed_spread_table"
+    ],
     "planning": [
         "ORGANISM_COLORS", "position_profile_figure"
     ],

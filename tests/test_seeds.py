@@ -1,0 +1,159 @@
+"""Teaching truth across seeds: the shipped seed tables, checked against the checkpoints, and what
+notebook 00b says about them (issue 17)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench import artifacts, organisms
+
+
+# Seeds shipped so far (issue 17: five for every organism; the rest are left to a later session).
+SHIPPED_SEEDS = {"facts": 5, "facts_heldout_states": 2, "couplets": 3, "couplets_control": 2, "couplets_lookback": 2}
+
+
+@pytest.mark.parametrize("name", organisms.names())
+def test_seed_table_ships_its_seeds_with_every_metric(name):
+    table = artifacts.seed_table(name)
+    assert sorted(table) == list(range(SHIPPED_SEEDS[name]))
+    shipped_metrics = set(organisms.checkpoint_metadata(name)["metrics"])
+    for seed, row in table.items():
+        retrained = not row.get("from_checkpoint", False)
+        assert retrained or seed == 0, "only seed 0 may be read from the shipped checkpoint"
+        assert set(row) >= shipped_metrics | {"train_seconds"} | ({"cpu_seconds"} if retrained else set()), seed
+        assert all(0.0 <= row[m] <= 1.0 for m in shipped_metrics), seed
+        assert row["train_seconds"] > 0 and (not retrained or row["cpu_seconds"] > 0)
+
+
+@pytest.mark.parametrize("name", organisms.names())
+def test_seed_zero_row_is_the_shipped_checkpoint(name):
+    """Seed 0 is the recipe unchanged: its row equals the metrics recorded with the shipped checkpoint."""
+    row = artifacts.seed_table(name)[0]
+    shipped = organisms.checkpoint_metadata(name)["metrics"]
+    assert {metric: row[metric] for metric in shipped} == shipped
+    assert artifacts.seed_configs(name, 0) == (organisms.get_world(name).model_config, organisms.get_world(name).train_config)
+
+
+def test_seed_zero_was_retrained_at_least_once():
+    """Measured, not copied: where seed 0 was retrained, the row also records whether the weights are the
+    shipped ones bit for bit, and how far apart they are."""
+    retrained = [name for name in organisms.names() if not artifacts.seed_table(name)[0].get("from_checkpoint")]
+    assert retrained
+    for name in retrained:
+        row = artifacts.seed_table(name)[0]
+        assert isinstance(row["matches_shipped"], bool)
+    # Notebook 00b and the README: the planning demo's seed 0, retrained, has the shipped metrics, not its bits.
+    assert "couplets" in retrained and artifacts.seed_table("couplets")[0]["matches_shipped"] is False
+
+
+def test_a_seed_sets_both_the_initialisation_and_the_data_order():
+    model_config, train_config = artifacts.seed_configs("facts", 3, steps=7)
+    assert (model_config.seed, train_config.seed, train_config.steps) == (3, 3, 7)
+
+
+def test_short_seed_runs_differ_across_seeds_and_repeat_within_one():
+    seed_one = artifacts.train_seed("facts", 1, steps=3)
+    assert artifacts.same_weights(seed_one, artifacts.train_seed("facts", 1, steps=3))
+    assert not artifacts.same_weights(seed_one, artifacts.train_seed("facts", 0, steps=3))
+
+
+def test_a_sweep_with_overrides_is_not_written_over_the_table():
+    with pytest.raises(ValueError, match="experiment"):
+        artifacts.seed_sweep("facts", [1], steps=3)
+
+
+def test_spread_and_verdict_on_a_small_table():
+    table = {0: {"a": 1.0, "b": 0.5, "train_seconds": 3.0}, 1: {"a": 1.0, "b": 0.7, "train_seconds": 9.0}}
+    spread = artifacts.seed_spread(table)
+    assert set(spread) == {"a", "b"}
+    assert spread["b"]["mean"] == pytest.approx(0.6) and spread["b"]["std"] == pytest.approx(0.1)
+    assert (spread["b"]["min"], spread["b"]["max"]) == (0.5, 0.7)
+    assert artifacts.seed_verdict(table) == ({"a": 1.0}, {"b": (0.5, 0.7)})
+    assert artifacts.seed_sentence("toy", table) == "toy, 2 seeds: every seed gives a = 1.00; across seeds b from 0.500 to 0.700."
+
+
+def test_seed_tables_are_listed_beside_their_organisms():
+    for name in organisms.names():
+        assert artifacts.seed_table_path(name) in artifacts.get(name).paths
+    assert "facts.seeds.json" in artifacts.listing()
+
+
+# --- The transcoder recipe on another seed's organism (notebook 03) ------------------------------
+
+
+def test_the_seed_one_transcoder_record_is_the_shipped_recipe_on_the_seed_one_organism():
+    from dataclasses import asdict
+
+    record = artifacts.seed_transcoder_record("facts_clt", 1)
+    recipe = artifacts.get("facts_clt").recipe
+    assert (record["organism"], record["organism_seed"]) == ("facts", 1)
+    assert record["recipe"] == {**asdict(recipe), "train": asdict(recipe.train_config())}
+    assert record["command"] == "python -m workbench.artifacts seed-transcoder facts_clt --seed 1"
+    # The organism it was trained on is the one of the seed table: same behaviours, measured apart.
+    seed_one = artifacts.seed_table("facts")[1]
+    assert record["organism_metrics"] == {metric: seed_one[metric] for metric in record["organism_metrics"]}
+    fidelity = record["fidelity"]
+    assert 0.0 <= fidelity["top1_agreement"] <= 1.0 and fidelity["kl"] >= 0.0 and len(fidelity["l0"]) == 2
+    assert set(record["behaviour"]) == set(record["organism_metrics"])
+    assert record in [artifacts.seed_transcoder_record(p.stem.split(".seed")[0], 1)
+                      for p in artifacts.get("facts_clt").seed_records]
+
+
+def test_notebook_03_statements_on_the_seed_one_transcoder():
+    """Notebook 03: "the recipe carries over" to the seed-1 facts organism, with the numbers it states."""
+    from workbench import transcoders
+
+    record = artifacts.seed_transcoder_record("facts_clt", 1)
+    shipped = transcoders.shipped_metadata("facts_clt")
+    assert round(record["fidelity"]["top1_agreement"], 3) == 1.0
+    assert round(record["fidelity"]["kl"], 4) == 0.0014 and round(shipped["fidelity"]["kl"], 4) == 0.0018
+    for seed_one, seed_zero in zip(record["fidelity"]["l0"], shipped["fidelity"]["l0"]):  # "about the same L0"
+        assert abs(seed_one - seed_zero) <= 0.1 * seed_zero
+    organism, replaced = record["organism_metrics"]["two_hop_heldout_city"], record["behaviour"]["two_hop_heldout_city"]
+    assert (round(organism, 2), round(replaced, 2), round(organism - replaced, 2)) == (0.88, 0.84, 0.04)
+    seed_zero_organism = organisms.checkpoint_metadata("facts")["metrics"]["two_hop_heldout_city"]
+    assert (round(seed_zero_organism, 2), round(shipped["behaviour"]["two_hop_heldout_city"], 2)) == (0.98, 0.92)
+
+
+# --- What notebook 00b says about the seeds --------------------------------------------------------
+
+
+def values(name: str, metric: str) -> list[float]:
+    return [row[metric] for row in artifacts.seed_table(name).values()]
+
+
+def test_notebook_00b_facts_composition_is_partly_seed_zero_luck():
+    """Every seed learns the facts, the trained two-hop sentences and the state swap; held-out two-hop varies."""
+    for metric in ("one_hop_city_state", "one_hop_capital", "two_hop_trained"):
+        assert set(values("facts", metric)) == {1.0}, metric
+    assert min(values("facts", "state_swap_success")) >= 0.96
+    heldout = values("facts", "two_hop_heldout_city")
+    assert len(heldout) == 5
+    assert (round(min(heldout), 2), round(max(heldout), 2)) == (0.72, 0.98)
+    assert round(sum(heldout) / len(heldout), 2) == 0.84
+    assert max(heldout) == artifacts.seed_table("facts")[0]["two_hop_heldout_city"]  # the shipped seed is the best
+    assert sum(value >= 0.95 for value in heldout) == 1  # only seed 0 reaches the 0.95 bar of issue 17
+
+
+def test_notebook_00b_couplets_story_holds_for_every_seed():
+    assert [SHIPPED_SEEDS[name] for name in ("couplets", "couplets_control", "couplets_lookback")] == [3, 2, 2]
+    for name in ("couplets", "couplets_control", "couplets_lookback"):
+        assert set(values(name, "rhyme_accuracy")) == {1.0}, name
+    assert set(values("couplets", "line_rewrite_success")) == {1.0}
+    assert set(values("couplets", "plan_patch_success")) == {0.0}
+    assert set(values("couplets_control", "line_rewrite_success")) == {0.0}
+    assert set(values("couplets_lookback", "plan_patch_success")) == {1.0}
+
+
+def test_notebook_00b_heldout_states_fail_for_every_seed():
+    assert len(values("facts_heldout_states", "two_hop_heldout_state")) == SHIPPED_SEEDS["facts_heldout_states"] == 2
+    assert set(values("facts_heldout_states", "two_hop_heldout_state")) == {0.0}
+    assert set(values("facts_heldout_states", "bridge_state_decodable_heldout_state")) == {1.0}
+
+
+def test_the_untrained_probe_control_is_one_network_for_every_seed():
+    """00b's caveat: the untrained-probe control does not depend on the seed, by construction."""
+    for name in ("couplets", "couplets_control", "couplets_lookback"):
+        assert len(set(values(name, "untrained_probe_accuracy"))) == 1
