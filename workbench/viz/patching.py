@@ -15,7 +15,7 @@ def patching_heatmap(effects, column_labels: list[str], title: str, column_title
         hovertemplate="%{y}, %{x}<br>restored %{z:.2f}<extra></extra>",
     ))
     figure.update_layout(title=title, xaxis_title=column_title, yaxis={"autorange": "reversed"},
-                         height=200 + 16 * L, width=300 + 70 * len(columns))
+                         height=200 + 16 * L, width=min(820, 300 + 70 * len(columns)))
     return figure
 
 
@@ -42,5 +42,5 @@ def atp_scatter(panels: dict[str, tuple], correlations: dict[str, float]):
         figure.update_xaxes(title_text="attribution patching (linear estimate)", row=1, col=col)
         figure.update_yaxes(title_text="activation patching (measured)", row=1, col=col)
     figure.update_layout(title="AtP against activation patching: fraction of the clean logit difference restored",
-                         height=480, width=1100)
+                         height=440, width=820)
     return figure

@@ -21,7 +21,7 @@ def position_profile_figure(profiles: dict[str, dict[int, float]], token_strings
         ))
     positions = sorted({p for profile in profiles.values() for p in profile})
     figure.update_layout(
-        title=title, width=900, height=420, yaxis=dict(title="lines ending with the injected word (%)", range=[-3, 103]),
+        title=title, width=820, height=420, yaxis=dict(title="lines ending with the injected word (%)", range=[-3, 103]),
         xaxis=dict(title="position of the injection", tickvals=positions,
                    ticktext=[f"{p}<br>{token_strings[p]}" for p in positions]),
         legend=dict(orientation="h", y=1.12),

@@ -27,7 +27,7 @@ def seed_spread_figure(tables: dict[str, dict[int, dict]], metrics: dict[str, li
             customdata=[p[2] for p in points], hovertemplate="%{customdata}: %{x:.3f}<extra>seed " + str(seed) + "</extra>",
         ))
     figure.update_layout(
-        title=title or "Behaviours over training seeds", width=1100, height=140 + 26 * len(rows),
+        title=title or "Behaviours over training seeds", width=820, height=140 + 26 * len(rows),
         xaxis=dict(title="metric value (fraction)", range=[-0.03, 1.03]),
         yaxis=dict(tickvals=list(range(len(rows))), ticktext=[r[0] for r in rows], autorange="reversed"),
         margin=dict(l=330), legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),

@@ -36,7 +36,7 @@ def tradeoff_figure(sweeps, title: str):
     fig.update_yaxes(range=[-0.05, 1.05], title_text="concept (share of generations)", col=1)
     fig.update_xaxes(title_text="fluency (share of generations)", col=1)
     fig.update_xaxes(title_text="instruction (share of generations)", col=2)
-    return fig.update_layout(title=title, height=420, width=1100, legend=dict(x=1.02, y=1))
+    return fig.update_layout(title=title, height=460, width=820, legend=dict(orientation="h", y=-0.2))
 
 
 def steering_table(rows: list[dict], title: str = "") -> str:
@@ -55,12 +55,13 @@ def side_effects_figure(effects, title: str):
 
     groups = [f"{e.group} ({e.n})" for e in effects]
     fig = go.Figure([
-        go.Bar(name="answer changed", x=groups, y=[e.changed for e in effects], marker_color="#7f7f7f"),
-        go.Bar(name="answer is now the steered concept", x=groups, y=[e.to_concept for e in effects],
-               marker_color="#d62728"),
-    ])
-    fig.update_yaxes(range=[0, 1.05], title_text="share of prompts")
-    return fig.update_layout(barmode="group", title=title, height=380, width=900)
+        go.Bar(name="answer changed", y=groups, x=[e.changed for e in effects], marker_color="#7f7f7f", orientation="h"),
+        go.Bar(name="answer is now the steered concept", y=groups, x=[e.to_concept for e in effects],
+               marker_color="#d62728", orientation="h"),
+    ])  # horizontal: the group names read as rows instead of running into each other
+    fig.update_xaxes(range=[0, 1.05], title_text="share of prompts")
+    fig.update_yaxes(autorange="reversed")
+    return fig.update_layout(barmode="group", title=title, height=420, width=820, legend=dict(orientation="h", y=-0.2))
 
 
 def steering_slider(methods, prompts: list[str], continue_fn):
