@@ -34,7 +34,7 @@ from pathlib import Path
 from workbench import hooks, organisms
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-KINDS = ("organism", "sae", "transcoder")
+KINDS = ("organism", "corpus", "sae", "transcoder")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,16 @@ class SAERecipe:
         from workbench.saes.training import LMSAEConfig
 
         return LMSAEConfig(**{**self.config, **overrides})
+
+
+@dataclass(frozen=True)
+class CorpusRecipe:
+    """Text a real model writes itself (``activations.corpus``): ``n_rows`` rows of ``row_tokens`` tokens."""
+
+    model: str
+    n_rows: int = 400
+    row_tokens: int = 128
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ class Artifact:
     name: str
     kind: str
     organism: str
-    recipe: SAERecipe | TranscoderRecipe | None = None  # organisms carry theirs in their world
+    recipe: CorpusRecipe | SAERecipe | TranscoderRecipe | None = None  # organisms carry theirs in their world
 
     @property
     def paths(self) -> list[Path]:
@@ -82,6 +92,8 @@ class Artifact:
         if self.kind == "organism":
             path = organisms.checkpoint_path(self.name)
             return [path, path.with_suffix(".json"), *self.seed_records]
+        if self.kind == "corpus":
+            return [corpus_path(self.name)]
         if self.kind == "sae":
             from workbench.saes.loading import CHECKPOINT_DIR
 
@@ -114,6 +126,11 @@ class Artifact:
 
 def _registry() -> dict[str, Artifact]:
     artifacts = {name: Artifact(name, "organism", name) for name in organisms.names()}
+    corpora = {
+        # SmolLM2's own text (notebook 08): 400 rows of 128 tokens, ~50k tokens, ≈ 6 CPU-minutes to write.
+        "smollm2_text": CorpusRecipe("smollm2-135m"),
+    }
+    artifacts.update({name: Artifact(name, "corpus", recipe.model, recipe) for name, recipe in corpora.items()})
     saes = {
         # TopK, k=8, 512 latents on the residual entering block 1 of the facts organism, where the state
         # swap of notebook 00 acts. Measured: CE recovered 0.99+, explained variance 0.99.
@@ -168,10 +185,27 @@ def train(name: str, *, progress: bool = True, history: list | None = None, **ov
     if artifact.kind == "organism":
         world = organisms.get_world(name)
         return organisms.train(name, train_config=replace(world.train_config, **overrides), progress=progress, history=history)
+    if artifact.kind == "corpus":
+        return _write_corpus(artifact.recipe, progress=progress, **overrides)
     model, world = organisms.load(artifact.organism)
     if artifact.kind == "sae":
         return _train_sae(artifact.recipe, model, world, progress=progress, **overrides)
     return _train_transcoder(artifact.recipe, model, world, progress=progress, history=history, **overrides)
+
+
+def corpus_path(name: str) -> Path:
+    """Where corpus ``name`` ships: ``activations/corpora/NAME.safetensors``."""
+    return PACKAGE_DIR / "activations" / "corpora" / f"{name}.safetensors"
+
+
+def _write_corpus(recipe: CorpusRecipe, *, progress: bool, **overrides):
+    """The corpus's token rows, written by its model (``overrides``: ``n_rows``, ``row_tokens``, ``seed``)."""
+    from workbench.activations.corpus import generate_rows
+    from workbench.models import load_model
+
+    recipe = replace(recipe, **overrides)
+    model = load_model(recipe.model, device="cpu")
+    return generate_rows(model, recipe.n_rows, recipe.row_tokens, recipe.seed, progress=progress)
 
 
 def _train_sae(recipe: SAERecipe, model, world, *, progress: bool, save_to=None, **overrides):
@@ -232,6 +266,13 @@ def ship(name: str, *, out=None, **options) -> list[Path]:
         seconds = time.perf_counter() - start_wall
         metadata = {"train_seconds": round(seconds, 1), "metrics": organisms.evaluate(name, model), "history": history}
         organisms.save(name, model, metadata)
+    elif artifact.kind == "corpus":
+        from workbench.activations.corpus import save_rows
+
+        rows = train(name)
+        cpu_seconds = time.process_time() - start_cpu
+        save_rows(rows, corpus_path(name), {**asdict(artifact.recipe), "cpu_seconds": round(cpu_seconds, 1),
+                                            "command": artifact.command})
     elif artifact.kind == "sae":
         from workbench.saes.loading import CHECKPOINT_DIR
 
@@ -459,6 +500,10 @@ def load(name: str):
     artifact = get(name)
     if artifact.kind == "organism":
         return organisms.load(name)
+    if artifact.kind == "corpus":
+        from workbench.activations.corpus import load_rows
+
+        return load_rows(corpus_path(name))
     if artifact.kind == "sae":
         from workbench.saes.loading import load_sae
 
@@ -477,6 +522,9 @@ def evaluate(name: str, trained=None) -> dict:
     artifact = get(name)
     if artifact.kind == "organism":
         return organisms.evaluate(name, trained)
+    if artifact.kind == "corpus":
+        rows = load(name) if trained is None else trained
+        return {"rows": rows.shape[0], "tokens": rows.numel(), "distinct_tokens": int(rows.unique().numel())}
     model, world = organisms.load(artifact.organism)
     dictionary = load(name) if trained is None else trained
     if artifact.kind == "sae":

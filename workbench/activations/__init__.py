@@ -1,7 +1,7 @@
 """Stage 2 of the pipeline: what a model computes on a world's text.
 
 Token sets (training and held-out rows, content masks), the MLP inputs and outputs that
-transcoders train on (whole, or one process's shard of them, computed or streamed from files), SAELens datasets, and the logit lens.
+transcoders train on (whole, or one process's shard of them, computed or streamed from files), SAELens datasets, the text a real model writes for its own dictionaries, and the logit lens.
 """
 
 from workbench.lazy import namespace
@@ -9,6 +9,9 @@ from workbench.lazy import namespace
 EXPORTS = {
     "collect": [
         "organism_dataset", "heldout_tokens", "content_mask", "mlp_activations", "organism_activations"
+    ],
+    "corpus": [
+        "OPENINGS", "generate_rows", "save_rows", "load_rows", "corpus_dataset", "split_rows"
     ],
     "shards": [
         "ActivationShard", "organism_activation_shard", "write_activation_shards", "read_activation_shard"
