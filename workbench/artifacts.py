@@ -39,12 +39,18 @@ KINDS = ("organism", "corpus", "sae", "transcoder")
 
 @dataclass(frozen=True)
 class SAERecipe:
-    """A shipped SAE: which organism, and how it was trained (``LMSAEConfig`` fields in ``config``)."""
+    """A shipped SAE: which organism, and how it was trained (``LMSAEConfig`` fields in ``config``).
+
+    With ``corpus`` (a corpus artifact), ``organism`` is a real model (``models.load_model``) and the SAE
+    trains on that corpus's rows but the last ``heldout_rows``, on which ``evaluate`` measures it.
+    """
 
     organism: str
     config: dict
     dataset_rows: int = 60_000
     dataset_seed: int = 0
+    corpus: str | None = None
+    heldout_rows: int = 40
 
     def lm_sae_config(self, **overrides):
         from workbench.saes.training import LMSAEConfig
@@ -187,6 +193,8 @@ def train(name: str, *, progress: bool = True, history: list | None = None, **ov
         return organisms.train(name, train_config=replace(world.train_config, **overrides), progress=progress, history=history)
     if artifact.kind == "corpus":
         return _write_corpus(artifact.recipe, progress=progress, **overrides)
+    if artifact.kind == "sae" and artifact.recipe.corpus is not None:
+        return _train_corpus_sae(artifact.recipe, progress=progress, **overrides)
     model, world = organisms.load(artifact.organism)
     if artifact.kind == "sae":
         return _train_sae(artifact.recipe, model, world, progress=progress, **overrides)
@@ -214,6 +222,26 @@ def _train_sae(recipe: SAERecipe, model, world, *, progress: bool, save_to=None,
 
     dataset = organism_dataset(world, recipe.dataset_rows, recipe.dataset_seed)
     return train_lm_sae(model, dataset, recipe.lm_sae_config(**overrides), save_to=save_to, progress=progress)
+
+
+def corpus_split(recipe: SAERecipe):
+    """``(train_rows, heldout_rows)`` of the corpus a real model's SAE recipe trains on."""
+    from workbench.activations.corpus import split_rows
+
+    return split_rows(load(recipe.corpus), heldout=recipe.heldout_rows)
+
+
+def _train_corpus_sae(recipe: SAERecipe, *, progress: bool, save_to=None, model=None, device: str = "auto",
+                      **overrides):
+    """An SAE on a real model (``recipe.organism``) over its corpus's training rows (``model``: already loaded)."""
+    from workbench.activations.corpus import corpus_dataset
+    from workbench.models import load_model
+    from workbench.saes.training import train_lm_sae
+
+    model = load_model(recipe.organism, device=device) if model is None else model
+    train_rows, _ = corpus_split(recipe)
+    return train_lm_sae(model, corpus_dataset(train_rows), recipe.lm_sae_config(**overrides), save_to=save_to,
+                        progress=progress)
 
 
 def _train_transcoder(recipe: TranscoderRecipe, model, world, *, progress: bool, history: list | None,
@@ -273,6 +301,16 @@ def ship(name: str, *, out=None, **options) -> list[Path]:
         cpu_seconds = time.process_time() - start_cpu
         save_rows(rows, corpus_path(name), {**asdict(artifact.recipe), "cpu_seconds": round(cpu_seconds, 1),
                                             "command": artifact.command})
+    elif artifact.kind == "sae" and artifact.recipe.corpus is not None:
+        from workbench.saes.loading import CHECKPOINT_DIR
+
+        folder = CHECKPOINT_DIR / name
+        sae = _train_corpus_sae(artifact.recipe, progress=True, save_to=folder)
+        cpu_seconds = time.process_time() - start_cpu
+        record = {"recipe": asdict(artifact.recipe), "train_cpu_seconds": round(cpu_seconds, 1),
+                  "train_wall_seconds": round(time.perf_counter() - start_wall, 1), "command": artifact.command,
+                  **evaluate(name, sae)}
+        (folder / SAE_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     elif artifact.kind == "sae":
         from workbench.saes.loading import CHECKPOINT_DIR
 
@@ -525,6 +563,8 @@ def evaluate(name: str, trained=None) -> dict:
     if artifact.kind == "corpus":
         rows = load(name) if trained is None else trained
         return {"rows": rows.shape[0], "tokens": rows.numel(), "distinct_tokens": int(rows.unique().numel())}
+    if artifact.kind == "sae" and artifact.recipe.corpus is not None:
+        return _measure_corpus_sae(artifact.recipe, load(name) if trained is None else trained)
     model, world = organisms.load(artifact.organism)
     dictionary = load(name) if trained is None else trained
     if artifact.kind == "sae":
@@ -535,6 +575,27 @@ def evaluate(name: str, trained=None) -> dict:
         report = splice_report(model, dictionary, tokens)
         return {**asdict(report), "ce_recovered": report.ce_recovered}
     return _measure_transcoder(model, world, dictionary)
+
+
+SAE_RECORD = "record.json"  # beside a real model's SAE: its recipe, training time and what evaluate measured
+
+
+def sae_record(name: str) -> dict:
+    """What shipped with a real model's SAE: recipe, training CPU seconds and its splice report on held-out rows."""
+    from workbench.saes.loading import CHECKPOINT_DIR
+
+    return json.loads((CHECKPOINT_DIR / name / SAE_RECORD).read_text())
+
+
+def _measure_corpus_sae(recipe: SAERecipe, sae, model=None) -> dict:
+    """A real model's SAE spliced in on its corpus's held-out rows (``saes.splice_report``)."""
+    from workbench.models import load_model
+    from workbench.saes.evaluation import splice_report
+
+    model = load_model(recipe.organism, device="auto") if model is None else model
+    _, heldout = corpus_split(recipe)
+    report = splice_report(model, sae.to(model.cfg.device), heldout.to(model.cfg.device), batch_rows=8)
+    return {**asdict(report), "ce_recovered": report.ce_recovered, "heldout_rows": recipe.heldout_rows}
 
 
 def _measure_transcoder(model, world, transcoder) -> dict:

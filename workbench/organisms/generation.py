@@ -1,4 +1,4 @@
-"""Greedy generation from an organism, with a key-value cache and hooks that may edit one position.
+"""Greedy generation from an organism (or any ``HookedTransformer``), with a key-value cache and hooks that may edit one position.
 
 ``World.complete`` (couplets) writes the same words without a cache, re-running the whole text at
 every step: the reference the tests hold this to.
@@ -9,11 +9,13 @@ from __future__ import annotations
 import torch
 
 
-def batches_by_length(prompts: list[str]) -> list[list[int]]:
-    """Indices of ``prompts`` grouped by their number of words (one token each), in order of first appearance."""
+def batches_by_length(prompts: list[str], model=None) -> list[list[int]]:
+    """Indices of ``prompts`` grouped by their number of words (an organism's words are one token each) or,
+    given ``model``, by their number of tokens (a real model's), in order of first appearance."""
     by_length: dict[int, list[int]] = {}
     for i, prompt in enumerate(prompts):
-        by_length.setdefault(len(prompt.split()), []).append(i)
+        length = len(prompt.split()) if model is None else model.to_tokens(prompt).shape[1]
+        by_length.setdefault(length, []).append(i)
     return list(by_length.values())
 
 
@@ -30,7 +32,7 @@ def generate(model, prompts: list[str], n_words: int, fwd_hooks=(), offset: dict
     offset = {} if offset is None else offset
     out: list[list[str] | None] = [None] * len(prompts)
     with model.hooks(fwd_hooks=list(fwd_hooks)):
-        for rows in batches_by_length(prompts):
+        for rows in batches_by_length(prompts, model):
             tokens = model.to_tokens([prompts[i] for i in rows])
             cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, len(rows))
             new, written = tokens, []

@@ -18,13 +18,6 @@ import torch
 from workbench.activations.collect import content_mask
 
 
-def _masked_next_token_ce(logits: torch.Tensor, tokens: torch.Tensor, target_mask: torch.Tensor) -> float:
-    """Mean cross-entropy of predicting ``tokens[:, 1:]`` where ``target_mask[:, 1:]`` is True."""
-    losses = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten(), reduction="none")
-    weights = target_mask[:, 1:].flatten().float()
-    return float((losses * weights).sum() / weights.sum())
-
-
 @dataclass(frozen=True)
 class SpliceReport:
     """How an SAE does on held-out text: reconstruction, sparsity and the loss when spliced in."""
@@ -52,22 +45,23 @@ def splice_table(reports: dict[str, SpliceReport]) -> str:
     ])
 
 
+def _next_token_losses(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of predicting ``tokens[:, 1:]``: (n_rows · (n_ctx − 1),)."""
+    return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten(), reduction="none")
+
+
 @torch.no_grad()
-def splice_report(model, sae, tokens: torch.Tensor) -> SpliceReport:
+def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = None) -> SpliceReport:
     """Explained variance, L0, dead latents and CE with the SAE spliced in at its hook, on ``tokens``.
 
     Only non-special positions count: their activations for the reconstruction measures, and the
     predictions of non-special next tokens for the losses. The SAE replaces the activation at every
-    position (special positions included), so the spliced loss is the honest one.
+    position (special positions included), so the spliced loss is the honest one. ``batch_rows``:
+    run that many rows at a time (a real model's logits over 49k tokens do not fit at once); the
+    result is the same as in one batch.
     """
     hook_name = sae.cfg.metadata.hook_name
     mask = content_mask(tokens, model.tokenizer)
-    clean_logits, cache = model.run_with_cache(tokens, names_filter=hook_name)
-    acts = cache[hook_name]
-    feature_acts = sae.encode(acts)
-    recon = sae.decode(feature_acts)
-    x, x_hat, f = acts[mask], recon[mask], feature_acts[mask]
-    explained = 1 - (x - x_hat).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
 
     def replace(value, hook):
         return sae.decode(sae.encode(value))
@@ -75,13 +69,32 @@ def splice_report(model, sae, tokens: torch.Tensor) -> SpliceReport:
     def zero(value, hook):
         return torch.zeros_like(value)
 
-    sae_logits = model.run_with_hooks(tokens, fwd_hooks=[(hook_name, replace)])
-    zero_logits = model.run_with_hooks(tokens, fwd_hooks=[(hook_name, zero)])
+    xs, x_hats, fs, losses = [], [], [], {"clean": [], "sae": [], "zero": []}
+    step = tokens.shape[0] if batch_rows is None else batch_rows
+    for start in range(0, tokens.shape[0], step):
+        rows, keep = tokens[start:start + step], mask[start:start + step]
+        clean_logits, cache = model.run_with_cache(rows, names_filter=hook_name)
+        losses["clean"].append(_next_token_losses(clean_logits, rows))
+        del clean_logits
+        acts = cache[hook_name]
+        feature_acts = sae.encode(acts)
+        xs.append(acts[keep])
+        x_hats.append(sae.decode(feature_acts)[keep])
+        fs.append(feature_acts[keep] > 0)
+        losses["sae"].append(_next_token_losses(model.run_with_hooks(rows, fwd_hooks=[(hook_name, replace)]), rows))
+        losses["zero"].append(_next_token_losses(model.run_with_hooks(rows, fwd_hooks=[(hook_name, zero)]), rows))
+    x, x_hat, fires = torch.cat(xs), torch.cat(x_hats), torch.cat(fs)
+    explained = 1 - (x - x_hat).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
+    weights = mask[:, 1:].flatten().float()
+
+    def mean_loss(parts):
+        return float((torch.cat(parts) * weights).sum() / weights.sum())
+
     return SpliceReport(
         explained_variance=float(explained),
-        l0=float((f > 0).float().sum(-1).mean()),
-        dead_fraction=float(((f > 0).sum(0) == 0).float().mean()),
-        ce_clean=_masked_next_token_ce(clean_logits, tokens, mask),
-        ce_sae=_masked_next_token_ce(sae_logits, tokens, mask),
-        ce_zero=_masked_next_token_ce(zero_logits, tokens, mask),
+        l0=float(fires.float().sum(-1).mean()),
+        dead_fraction=float((fires.sum(0) == 0).float().mean()),
+        ce_clean=mean_loss(losses["clean"]),
+        ce_sae=mean_loss(losses["sae"]),
+        ce_zero=mean_loss(losses["zero"]),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import signal
 import tempfile
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +76,12 @@ def _quiet_sae_lens_logger():
         logger.setLevel(level)
 
 
-def runner_config(config: LMSAEConfig, model, output_path: str | Path, checkpoint_path: str | Path):
-    """SAELens's ``LanguageModelSAERunnerConfig`` for ``config`` on ``model`` (wandb off, paths set)."""
+def runner_config(config: LMSAEConfig, model, output_path: str | Path, checkpoint_path: str | Path,
+                  context_size: int | None = None):
+    """SAELens's ``LanguageModelSAERunnerConfig`` for ``config`` on ``model`` (wandb off, paths set).
+
+    ``context_size``: the length of the dataset's rows (default the model's context, as the organisms'
+    rows are; a real model's corpus rows are far shorter than its context)."""
     from sae_lens import LanguageModelSAERunnerConfig, LoggingConfig
     from sae_lens.saes.standard_sae import StandardTrainingSAEConfig
     from sae_lens.saes.topk_sae import TopKTrainingSAEConfig
@@ -86,7 +91,7 @@ def runner_config(config: LMSAEConfig, model, output_path: str | Path, checkpoin
         sae_config = TopKTrainingSAEConfig(**sizes, k=config.k)
     else:
         sae_config = StandardTrainingSAEConfig(**sizes, l1_coefficient=config.l1_coefficient)
-    n_ctx = model.cfg.n_ctx
+    n_ctx = model.cfg.n_ctx if context_size is None else context_size
     return LanguageModelSAERunnerConfig(
         sae=sae_config,
         model_name=model.cfg.model_name,
@@ -143,7 +148,10 @@ def forget_machine_paths(runner_cfg: Path) -> None:
 def train_lm_sae(model, dataset, config: LMSAEConfig = LMSAEConfig(), *, save_to=None, progress: bool = True):
     """Train an SAE on ``model``'s activations at ``config.hook_name`` over ``dataset``; return SAELens's ``SAE``.
 
-    ``dataset`` has a ``tokens`` column of rows ``model.cfg.n_ctx`` long. ``save_to`` (a folder) keeps
+    ``dataset`` has a ``tokens`` column of rows of equal length (an organism's ``model.cfg.n_ctx``; a real
+    model's corpus rows, ``activations.corpus_dataset``), each already starting with ``<bos>``: SAELens
+    prepends nothing. When ``config.training_tokens`` exceeds the dataset, SAELens starts the dataset
+    again (another epoch, the model re-run on it) with a warning that is silenced here. ``save_to`` (a folder) keeps
     the SAE in SAELens's format; otherwise it goes to a temporary folder that is removed. Deterministic:
     the SAE's initialisation and the activation shuffling draw from ``torch.manual_seed(config.seed)``
     inside a forked random state.
@@ -154,11 +162,14 @@ def train_lm_sae(model, dataset, config: LMSAEConfig = LMSAEConfig(), *, save_to
 
     with tempfile.TemporaryDirectory() as scratch:
         output_path = Path(save_to) if save_to is not None else Path(scratch) / "sae"
-        cfg = runner_config(config, model, output_path, Path(scratch) / "checkpoints")
+        cfg = runner_config(config, model, output_path, Path(scratch) / "checkpoints",
+                            context_size=len(dataset[0]["tokens"]))
         with torch.random.fork_rng(), _signal_handlers_restored(), sae_lens_progress(progress), _quiet_sae_lens_logger():
             torch.manual_seed(config.seed)
             runner = LanguageModelSAETrainingRunner(cfg, override_model=model, override_dataset=dataset)
-            runner.run()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="All samples in the training dataset have been exhausted")
+                runner.run()
         forget_machine_paths(output_path / RUNNER_CONFIG)
         sae = SAE.load_from_disk(str(output_path))
     sae.eval()

@@ -10,7 +10,8 @@ from workbench.lazy import namespace
 
 EXPORTS = {
     "bench": [
-        "SPLITS", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "steering_hook",
+        "SPLITS", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "words_in",
+        "fluency_in_top_k", "prompted_task", "steering_hook",
         "generate", "harmonic_mean", "Scores", "grade_all", "summarise", "evaluate", "Sweep", "sweep", "table",
         "facts_prompt_groups", "add_at_last_position", "SideEffect", "side_effects", "VECTOR_FACTORS", "CLAMP_FACTORS",
         "FINETUNE_STEPS", "Choices", "standard_methods", "steered_text"

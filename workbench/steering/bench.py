@@ -22,6 +22,7 @@ A ``SteeringTask`` is plain data built from a world and a target concept by ``fa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -54,6 +55,8 @@ class SteeringTask:
     examples: list[tuple[str, int]]
     target_completion: Callable[[Case], str]
     concept_words: list[str]
+    # Optional: grades of many generations at once, (n, 3) (a real model's fluency needs a forward pass each).
+    grade_batch: Callable[[list[Case], list[list[str]]], torch.Tensor] | None = None
 
     def split(self, name: str) -> list[Case]:
         return [case for case in self.cases if case.split == name]
@@ -164,6 +167,81 @@ def couplets_task(world, target_topic: str, n_choose: int = 48, n_report: int = 
                         target_completion, sorted(concept_nouns))
 
 
+# ---- a task on a real model -------------------------------------------------------------------
+
+
+def words_in(text: str, words) -> list[str]:
+    """The ``words`` that occur in ``text`` as whole words (case-sensitive), in the order given."""
+    return [w for w in words if re.search(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", text)]
+
+
+@torch.no_grad()
+def fluency_in_top_k(model, prompts: list[str], generations: list[list[str]], k: int = 10) -> torch.Tensor:
+    """For each prompt, the share of its generated tokens that the unsteered ``model`` ranks among its ``k``
+    likeliest next tokens, each given the prompt and the tokens generated before it (teacher forcing on
+    the steered text): (n,). 1 for the model's own greedy text; low for text it would not write.
+
+    Generations are of equal length; prompts are batched by token count. No hooks may be active."""
+    from workbench.organisms.generation import batches_by_length
+
+    out = torch.zeros(len(prompts))
+    for rows in batches_by_length(prompts, model):
+        context = model.to_tokens([prompts[i] for i in rows])
+        ids = torch.tensor([model.tokenizer.convert_tokens_to_ids(generations[i]) for i in rows], device=context.device)
+        logits = model(torch.cat([context, ids[:, :-1]], dim=1))[:, context.shape[1] - 1:]
+        rank = (logits > logits.gather(-1, ids[..., None])).sum(-1)
+        out[rows] = (rank < k).float().mean(-1).cpu()
+    return out
+
+
+def prompted_task(model, concept: str, prompts: list[tuple[str, str]], answers: dict[str, list[str]],
+                  concept_words: list[str], concept_prompts: list[str], concept_answers: dict[str, str],
+                  n_tokens: int = 5, fluency_k: int = 10, n_choose: int = 16, n_report: int = 32,
+                  seed: int = 0) -> SteeringTask:
+    """A steering task on a real model, scored without a judge: steer ``model`` toward ``concept``.
+
+    ``prompts``: (prompt, form) pairs whose unsteered answer is something else; ``answers[form]``: the
+    words that answer a prompt of that form (e.g. every state name where a state is asked). The model
+    writes ``n_tokens`` tokens greedily; each generation gets
+
+    - concept: 1 when one of ``concept_words`` occurs in it as a whole word;
+    - instruction: 1 when it begins with an answer of the prompt's form (the form is kept);
+    - fluency: ``fluency_in_top_k``: the share of its tokens the unsteered model ranks in its top
+      ``fluency_k`` (a measured stand-in for an LLM judge's fluency, continuous in [0, 1]).
+
+    ``concept_prompts`` (prompts whose own answer is the concept) and the ``train`` prompts (label 0)
+    are the examples directions are fitted on; ``concept_answers[form]`` is what fine-tuning is taught.
+    """
+    splits = assign_splits(len(prompts), n_choose, n_report, seed)
+    cases = [Case(prompt, split, {"form": form}) for (prompt, form), split in zip(prompts, splits)]
+    unknown = {form for _, form in prompts} - set(answers)
+    if unknown:
+        raise ValueError(f"no answers given for the forms {sorted(unknown)}")
+
+    def concept_and_instruction(case: Case, tokens: list[str]) -> tuple[int, int]:
+        text = model.tokenizer.convert_tokens_to_string(tokens)
+        instruction = any(re.match(rf"{re.escape(answer)}(?![A-Za-z])", text.strip())
+                          for answer in answers[case.truth["form"]])
+        return int(bool(words_in(text, concept_words))), int(instruction)
+
+    def grade(case: Case, tokens: list[str]) -> tuple[int, int, float]:
+        return (*concept_and_instruction(case, tokens), float(fluency_in_top_k(model, [case.prompt], [tokens], fluency_k)[0]))
+
+    def grade_batch(cases: list[Case], generations: list[list[str]]) -> torch.Tensor:
+        first_two = torch.tensor([concept_and_instruction(c, g) for c, g in zip(cases, generations)], dtype=torch.float64)
+        fluency = fluency_in_top_k(model, [c.prompt for c in cases], generations, fluency_k).double()
+        return torch.cat([first_two, fluency[:, None]], dim=1)
+
+    def target_completion(case: Case) -> str:
+        return f"{case.prompt} {concept_answers[case.truth['form']]}."
+
+    examples = [(case.prompt, 0) for case in cases if case.split == "train"] + [(p, 1) for p in concept_prompts]
+    first_tokens = [model.tokenizer.convert_ids_to_tokens(int(model.to_tokens(" " + w, prepend_bos=False)[0, 0]))
+                    for w in concept_words]
+    return SteeringTask(f"{model.cfg.model_name} → {concept}", concept, cases, n_tokens, grade, examples,
+                        target_completion, sorted(set(first_tokens)), grade_batch)
+
+
 # ---- generation and scores --------------------------------------------------------------------
 
 
@@ -204,7 +282,9 @@ class Scores:
 
 
 def grade_all(task: SteeringTask, cases: list[Case], generations: list[list[str]]) -> torch.Tensor:
-    """(n_cases, 3) 0/1 grades: concept, instruction, fluency."""
+    """(n_cases, 3) grades in [0, 1]: concept, instruction, fluency."""
+    if task.grade_batch is not None:
+        return task.grade_batch(cases, generations)
     return torch.tensor([task.grade(case, words) for case, words in zip(cases, generations)], dtype=torch.float64)
 
 
@@ -340,10 +420,12 @@ class Choices:
 
 def standard_methods(model, task: SteeringTask, sae=None, clt=None, vector_factors=VECTOR_FACTORS,
                      clamp_factors=CLAMP_FACTORS, finetune_steps=FINETUNE_STEPS, finetune_lr: float = 1e-4,
-                     clt_per_layer: int = 2) -> tuple[list, Choices]:
+                     clt_per_layer: int = 2, effect_candidates: int | None = None) -> tuple[list, Choices]:
     """Every method of the chapter on ``task``: difference of means, probe, SAE latent (by label and by
     output effect) added and clamped when ``sae`` is given, transcoder features clamped across layers when
-    ``clt`` is given, and fine-tuning. Directions are read at ``steering_hook`` (the SAE's own hook if given)."""
+    ``clt`` is given, and fine-tuning (unless ``finetune_steps`` is empty). Directions are read at
+    ``steering_hook`` (the SAE's own hook if given). ``effect_candidates``: try only that many latents
+    (the best by label) for the output effect, instead of every live one (a real model's SAE is wide)."""
     from workbench.steering import finetune, vectors
 
     hook = sae.cfg.metadata.hook_name if sae is not None else steering_hook(model)
@@ -356,7 +438,8 @@ def standard_methods(model, task: SteeringTask, sae=None, clt=None, vector_facto
     ]
     if sae is not None:
         choices.sae_by_label = vectors.sae_latent_by_label(sae, acts, labels)
-        choices.sae_by_effect = vectors.sae_latent_by_effect(model, sae, task, hook, acts, unit)
+        choices.sae_by_effect = vectors.sae_latent_by_effect(model, sae, task, hook, acts, unit,
+                                                             candidates=effect_candidates, labels=labels)
         latents = {choices.sae_by_label[0]: "", choices.sae_by_effect[0]: " (by effect)"}
         if len(latents) == 1:  # one latent is both the best-labelled and the most effective: one pair of rows
             latents = {choices.sae_by_label[0]: ""}
@@ -371,11 +454,12 @@ def standard_methods(model, task: SteeringTask, sae=None, clt=None, vector_facto
         chosen = [(layer, index) for layer, index, _ in choices.clt_features]
         peaks = [float(features[:, layer, index].max()) for layer, index in chosen]
         methods.append(vectors.clt_clamp_method("transcoder features clamped", model, clt, chosen, peaks, clamp_factors))
-    methods.append(finetune.finetune_method(model, task, list(finetune_steps), lr=finetune_lr))
+    if finetune_steps:
+        methods.append(finetune.finetune_method(model, task, list(finetune_steps), lr=finetune_lr))
     return methods, choices
 
 
 def steered_text(model, method, factor: float, prompt: str, n_words: int) -> str:
     """The words ``method`` at ``factor`` makes ``model`` write after ``prompt`` (factor 0: the model unsteered)."""
     run_model, fwd_hooks = (model, []) if factor == 0 else method.setup(factor)
-    return " ".join(generate(run_model, [prompt], n_words, fwd_hooks)[0])
+    return model.tokenizer.convert_tokens_to_string(generate(run_model, [prompt], n_words, fwd_hooks)[0])

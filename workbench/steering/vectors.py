@@ -46,7 +46,7 @@ class Method:
 def last_position_activations(model, prompts: list[str], hook_names: list[str]) -> dict[str, torch.Tensor]:
     """Activation at each of ``hook_names`` at the last position of every prompt: {hook: (n, d)}."""
     out = {name: None for name in hook_names}
-    for rows in batches_by_length(prompts):
+    for rows in batches_by_length(prompts, model):
         _, cache = model.run_with_cache(model.to_tokens([prompts[i] for i in rows]), names_filter=hook_names)
         for name in hook_names:
             acts = cache[name][:, -1].cpu()
@@ -139,8 +139,7 @@ def concept_probability(model, task, hook_name: str, vectors: torch.Tensor, n_pr
     """For each row of ``vectors`` (k, d) added at every position: the mean next-token probability of
     the task's concept words after the first ``n_prompts`` prompts of the ``choose`` split: (k,)."""
     cases = task.split("choose")
-    length = len(cases[0].prompt.split())
-    prompts = [c.prompt for c in cases if len(c.prompt.split()) == length][:n_prompts]
+    prompts = [cases[i].prompt for i in batches_by_length([c.prompt for c in cases], model)[0]][:n_prompts]
     tokens = model.to_tokens(prompts)
     k, n = vectors.shape[0], tokens.shape[0]
     batch_vectors = vectors.repeat_interleave(n, 0)[:, None]  # (k·n, 1, d)
@@ -153,10 +152,16 @@ def concept_probability(model, task, hook_name: str, vectors: torch.Tensor, n_pr
     return logits.softmax(-1)[:, concept_ids].sum(-1).reshape(k, n).mean(-1)
 
 
-def sae_latent_by_effect(model, sae, task, hook_name: str, acts: torch.Tensor, scale: float) -> tuple[int, float]:
+def sae_latent_by_effect(model, sae, task, hook_name: str, acts: torch.Tensor, scale: float,
+                         candidates: int | None = None, labels: torch.Tensor | None = None) -> tuple[int, float]:
     """The live latent whose decoder direction, added with norm ``scale``, most raises the concept's
-    probability (``concept_probability``), and that probability."""
+    probability (``concept_probability``), and that probability. ``candidates`` (with ``labels``): try only
+    the live latents with the best F1 for the labels, that many."""
     latents = alive_latents(sae, acts)
+    if candidates is not None:
+        with torch.no_grad():
+            scores = f1_scores(sae.encode(acts)[:, latents] > 0, labels)
+        latents = [latents[i] for i in scores.argsort(descending=True)[:candidates].tolist()]
     directions = sae.W_dec[latents].detach()
     directions = directions / directions.norm(dim=-1, keepdim=True)
     probability = concept_probability(model, task, hook_name, scale * directions)
