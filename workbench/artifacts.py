@@ -141,6 +141,11 @@ def _registry() -> dict[str, Artifact]:
         # TopK, k=8, 512 latents on the residual entering block 1 of the facts organism, where the state
         # swap of notebook 00 acts. Measured: CE recovered 0.99+, explained variance 0.99.
         "facts_resid1": SAERecipe("facts", dict(hook_name=hooks.resid_pre(1), d_sae=512, k=8)),
+        # TopK, k=32, 2048 latents on SmolLM2's residual entering block 24, where the Dallas → Texas fact
+        # arrives at the last position (notebook 08), trained on its own text (smollm2_text, the last 40 rows
+        # held out): ~2.2 passes over the 45k training tokens, ≈ 8 CPU-minutes.
+        "smollm2_resid24": SAERecipe("smollm2-135m", dict(hook_name=hooks.resid_pre(24), d_sae=2048, k=32, lr=1e-2,
+                                                          training_tokens=100_000), corpus="smollm2_text"),
     }
     transcoders = {
         "facts_clt": TranscoderRecipe("facts", cross_layer=True),
@@ -594,7 +599,8 @@ def _measure_corpus_sae(recipe: SAERecipe, sae, model=None) -> dict:
 
     model = load_model(recipe.organism, device="auto") if model is None else model
     _, heldout = corpus_split(recipe)
-    report = splice_report(model, sae.to(model.cfg.device), heldout.to(model.cfg.device), batch_rows=8)
+    report = splice_report(model, sae.to(model.cfg.device), heldout.to(model.cfg.device), batch_rows=8,
+                           from_hook=True)
     return {**asdict(report), "ce_recovered": report.ce_recovered, "heldout_rows": recipe.heldout_rows}
 
 

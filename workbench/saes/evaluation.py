@@ -50,15 +50,28 @@ def _next_token_losses(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tens
     return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten(), reduction="none")
 
 
+def _resid_pre_layer(hook_name: str) -> int:
+    """The block whose input ``hook_name`` is (``hooks.resid_pre(layer)``), or ValueError."""
+    from workbench import hooks
+
+    layer = int(hook_name.split(".")[1]) if hook_name.startswith("blocks.") else -1
+    if layer < 0 or hook_name != hooks.resid_pre(layer):
+        raise ValueError(f"from_hook needs a resid_pre hook (the input of a block), not {hook_name!r}")
+    return layer
+
+
 @torch.no_grad()
-def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = None) -> SpliceReport:
+def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = None,
+                  from_hook: bool = False) -> SpliceReport:
     """Explained variance, L0, dead latents and CE with the SAE spliced in at its hook, on ``tokens``.
 
     Only non-special positions count: their activations for the reconstruction measures, and the
     predictions of non-special next tokens for the losses. The SAE replaces the activation at every
     position (special positions included), so the spliced loss is the honest one. ``batch_rows``:
     run that many rows at a time (a real model's logits over 49k tokens do not fit at once); the
-    result is the same as in one batch.
+    result is the same as in one batch. ``from_hook`` (a ``resid_pre`` hook only): run the spliced and
+    zeroed passes from the hook's block on, starting from the clean run's residual (the blocks below
+    are the same in all three runs; a real model's SAE deep in the stack costs a third as much).
     """
     hook_name = sae.cfg.metadata.hook_name
     mask = content_mask(tokens, model.tokenizer)
@@ -81,8 +94,16 @@ def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = Non
         xs.append(acts[keep])
         x_hats.append(sae.decode(feature_acts)[keep])
         fs.append(feature_acts[keep] > 0)
-        losses["sae"].append(_next_token_losses(model.run_with_hooks(rows, fwd_hooks=[(hook_name, replace)]), rows))
-        losses["zero"].append(_next_token_losses(model.run_with_hooks(rows, fwd_hooks=[(hook_name, zero)]), rows))
+        if from_hook:
+            layer = _resid_pre_layer(hook_name)
+            sae_logits = model(sae.decode(feature_acts), start_at_layer=layer)
+            zero_logits = model(torch.zeros_like(acts), start_at_layer=layer)
+        else:
+            sae_logits = model.run_with_hooks(rows, fwd_hooks=[(hook_name, replace)])
+            zero_logits = model.run_with_hooks(rows, fwd_hooks=[(hook_name, zero)])
+        losses["sae"].append(_next_token_losses(sae_logits, rows))
+        losses["zero"].append(_next_token_losses(zero_logits, rows))
+        del sae_logits, zero_logits
     x, x_hat, fires = torch.cat(xs), torch.cat(x_hats), torch.cat(fs)
     explained = 1 - (x - x_hat).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
     weights = mask[:, 1:].flatten().float()

@@ -12,7 +12,8 @@ EXPORTS = {
     "bench": [
         "SPLITS", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "words_in",
         "fluency_in_top_k", "prompted_task", "steering_hook",
-        "generate", "harmonic_mean", "Scores", "grade_all", "summarise", "evaluate", "Sweep", "sweep", "table",
+        "generate", "harmonic_mean", "Scores", "grade_all", "summarise", "evaluate", "Sweep", "sweep", "recorded_sweeps",
+        "table",
         "facts_prompt_groups", "add_at_last_position", "SideEffect", "side_effects", "VECTOR_FACTORS", "CLAMP_FACTORS",
         "FINETUNE_STEPS", "Choices", "standard_methods", "steered_text"
     ],

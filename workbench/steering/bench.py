@@ -337,6 +337,43 @@ def sweep(task: SteeringTask, method) -> Sweep:
     return Sweep(method.name, list(method.factors), choose, report)
 
 
+def _task_fingerprint(task: SteeringTask) -> dict:
+    return {"name": task.name, "n_words": task.n_words, "cases": [[c.prompt, c.split] for c in task.cases],
+            "examples": [list(e) for e in task.examples]}
+
+
+def recorded_sweeps(task: SteeringTask, methods: list, path, recompute: bool = False) -> list[Sweep]:
+    """``[sweep(task, m) for m in methods]``, kept in a JSON record at ``path``.
+
+    A real model's sweep costs minutes on a CPU, so a notebook reads it from the shipped record; the
+    record holds the task's prompts, splits and examples and each method's factors, and is used only
+    if they are the ones given (else ``ValueError``). ``recompute=True``, or no file: sweep and write it.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    fingerprint = _task_fingerprint(task)
+    if recompute or not path.exists():
+        sweeps = [sweep(task, method) for method in methods]
+        record = {"task": fingerprint, "sweeps": [
+            {"method": s.method, "factors": s.factors, "choose": [vars(x) for x in s.choose],
+             "report": [vars(x) for x in s.report]} for s in sweeps]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        return sweeps
+    record = json.loads(path.read_text())
+    if record["task"] != fingerprint:
+        raise ValueError(f"{path} records another task than {task.name!r} (prompts, splits or examples differ): "
+                         "pass recompute=True to sweep again")
+    expected = [(m.name, [float(f) for f in m.factors]) for m in methods]
+    found = [(s["method"], [float(f) for f in s["factors"]]) for s in record["sweeps"]]
+    if found != expected:
+        raise ValueError(f"{path} records the methods {found}, not {expected}: pass recompute=True to sweep again")
+    return [Sweep(s["method"], s["factors"], [Scores(**x) for x in s["choose"]], [Scores(**x) for x in s["report"]])
+            for s in record["sweeps"]]
+
+
 def table(sweeps: list[Sweep]) -> list[dict]:
     """AxBench's table: per method, the factor chosen on ``choose`` and the ``report`` scores there; best first."""
     rows = [{"method": s.method, "factor": s.best_factor, **s.reported.as_dict()} for s in sweeps]
