@@ -30,14 +30,14 @@ def feature_activations(model, sae, tokens: torch.Tensor, batch_rows: int | None
 
 
 @torch.no_grad()
-def logit_weights(model, sae) -> torch.Tensor:
-    """Each feature's direct effect on the logits: (d_sae, d_vocab).
+def logit_weights(model, sae, features: list[int] | None = None) -> torch.Tensor:
+    """Each feature's direct effect on the logits: (d_sae, d_vocab), or (len(features), d_vocab).
 
     The decoder direction read through the final LayerNorm's centring (RMSNorm has none) and weight, then the
     unembedding (the LayerNorm's scale depends on the whole residual and is left out), so only the
     ranking of tokens within a feature is meaningful. Ignores every layer after the hook.
     """
-    directions = sae.W_dec
+    directions = sae.W_dec if features is None else sae.W_dec[features]
     if model.cfg.normalization_type in ("LN", "LNPre"):  # LayerNorm centres the residual; RMSNorm does not
         directions = directions - directions.mean(-1, keepdim=True)
     ln_weight = getattr(model.ln_final, "w", None)
@@ -88,7 +88,7 @@ def feature_dashboard(
             keep[peak + window[1] + 1:] = False
         contexts.append([t for t, k in zip(to_str(tokens[row]), keep.tolist()) if k])
         context_values.append(values[row][keep].tolist())
-    effects = logit_weights(model, sae)[feature]
+    effects = logit_weights(model, sae, [feature])[0]
     special = set(model.tokenizer.all_special_ids)
     words = torch.tensor([i for i in range(effects.shape[0]) if i not in special])
     ranked = words[effects[words].argsort(descending=True)]

@@ -29,6 +29,11 @@ class SpliceReport:
     ce_sae: float
     ce_zero: float
 
+    @classmethod
+    def from_dict(cls, record: dict) -> "SpliceReport":
+        """The report in ``record`` (e.g. what ``artifacts.evaluate`` returned and shipped); other keys are ignored."""
+        return cls(**{name: record[name] for name in cls.__dataclass_fields__})
+
     @property
     def ce_recovered(self) -> float:
         return (self.ce_zero - self.ce_sae) / (self.ce_zero - self.ce_clean)

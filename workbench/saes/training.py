@@ -166,9 +166,10 @@ def train_lm_sae(model, dataset, config: LMSAEConfig = LMSAEConfig(), *, save_to
                             context_size=len(dataset[0]["tokens"]))
         with torch.random.fork_rng(), _signal_handlers_restored(), sae_lens_progress(progress), _quiet_sae_lens_logger():
             torch.manual_seed(config.seed)
-            runner = LanguageModelSAETrainingRunner(cfg, override_model=model, override_dataset=dataset)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # SAELens warns when it starts the rows again (and counts rows as tokens)
                 warnings.filterwarnings("ignore", message="All samples in the training dataset have been exhausted")
+                warnings.filterwarnings("ignore", message="The training dataset contains fewer samples")
+                runner = LanguageModelSAETrainingRunner(cfg, override_model=model, override_dataset=dataset)
                 runner.run()
         forget_machine_paths(output_path / RUNNER_CONFIG)
         sae = SAE.load_from_disk(str(output_path))

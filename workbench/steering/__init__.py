@@ -10,7 +10,7 @@ from workbench.lazy import namespace
 
 EXPORTS = {
     "bench": [
-        "SPLITS", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "words_in",
+        "SPLITS", "RECORD_DIR", "SCORES", "Case", "SteeringTask", "assign_splits", "facts_task", "couplets_task", "words_in",
         "fluency_in_top_k", "prompted_task", "steering_hook",
         "generate", "harmonic_mean", "Scores", "grade_all", "summarise", "evaluate", "Sweep", "sweep", "recorded_sweeps",
         "table",

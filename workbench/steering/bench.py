@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -33,6 +34,7 @@ from workbench.organisms.couplets import LINE_TWO_LENGTH
 from workbench.organisms.generation import generate  # greedy, key-value cache; here as ``steering.generate``
 
 SPLITS = ("train", "choose", "report")
+RECORD_DIR = Path(__file__).resolve().parent / "records"  # shipped sweeps of real models (``recorded_sweeps``)
 SCORES = ("concept", "instruction", "fluency")
 
 
@@ -350,7 +352,6 @@ def recorded_sweeps(task: SteeringTask, methods: list, path, recompute: bool = F
     if they are the ones given (else ``ValueError``). ``recompute=True``, or no file: sweep and write it.
     """
     import json
-    from pathlib import Path
 
     path = Path(path)
     fingerprint = _task_fingerprint(task)
