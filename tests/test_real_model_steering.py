@@ -1,0 +1,129 @@
+"""Steering SmolLM2 toward Texas with notebook 07's bench (notebook 08): the judge-free grader, the shipped
+sweep record and every number the notebook's steering section states, recomputed the notebook's way."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workbench import models, saes, steering
+
+# The notebook's task, cell for cell: prompts that tokenize to one length (one batch), a state asked for.
+STATES = ["Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida",
+          "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine",
+          "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska",
+          "Nevada", "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio",
+          "Oklahoma", "Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas",
+          "Utah", "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming"]
+OTHER_CITIES = ["Seattle", "Miami", "Denver", "Detroit", "Philadelphia", "Portland", "Memphis", "Milwaukee",
+                "Minneapolis", "Cleveland", "Orlando", "Tampa", "Indianapolis", "Columbus", "Cincinnati", "Charlotte",
+                "Raleigh", "Richmond", "Omaha", "Boise", "Albuquerque", "Honolulu", "Louisville", "Birmingham",
+                "Providence", "Newark", "Reno", "Charleston", "Jacksonville", "Syracuse", "Berkeley", "Burlington",
+                "Dayton", "Akron", "Lexington", "Boulder", "Fargo", "Springfield", "Salem", "Helena", "Juneau",
+                "Montgomery", "Concord", "Augusta", "Annapolis", "Frankfort", "Little Rock", "Saint Paul"]
+TEXAS_CITIES = ["Dallas", "Austin", "Waco", "Galveston", "Plano", "Tyler", "Irving", "Midland", "Denton",
+                "Brownsville", "Arlington", "El Paso", "San Antonio", "Fort Worth"]
+TEMPLATE = "{} is a city in the state of"
+CONCEPT_WORDS = ["Texas", "Dallas", "Houston", "Austin"]
+RECORD = "smollm2_texas.json"
+
+
+def texas_task(model):
+    return steering.prompted_task(model, "Texas", [(TEMPLATE.format(c), "state") for c in OTHER_CITIES],
+                                  {"state": STATES}, CONCEPT_WORDS, [TEMPLATE.format(c) for c in TEXAS_CITIES],
+                                  {"state": "Texas"}, n_tokens=4, n_choose=12, n_report=24)
+
+
+def texas_methods(model, task, sae):
+    return steering.standard_methods(model, task, sae=sae, vector_factors=(0.125, 0.25, 0.5),
+                                     clamp_factors=(1.0, 2.0, 4.0), finetune_steps=(), effect_candidates=8)
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    return models.load_model(models.SMOLLM2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def bench(smollm2):
+    task = texas_task(smollm2)
+    methods, choices = texas_methods(smollm2, task, saes.load_sae("smollm2_resid24"))
+    sweeps = steering.recorded_sweeps(task, methods, steering.RECORD_DIR / RECORD)
+    return task, methods, choices, sweeps
+
+
+# ---- the grader -------------------------------------------------------------------------------
+
+
+def test_the_prompts_are_one_batch_and_the_splits_as_stated(smollm2):
+    task = texas_task(smollm2)
+    assert len({smollm2.to_tokens(case.prompt).shape[1] for case in task.cases}) == 1
+    assert {split: len(task.split(split)) for split in steering.SPLITS} == {"train": 12, "choose": 12, "report": 24}
+    assert sum(label for _, label in task.examples) == len(TEXAS_CITIES)
+    assert task.concept_words == ["ĠAustin", "ĠDallas", "ĠHouston", "ĠTexas"]  # each concept word is one token
+
+
+def test_grader_reads_concept_and_form_from_the_text(smollm2):
+    task = texas_task(smollm2)
+    case = task.split("report")[0]
+
+    def tokens(text):
+        return smollm2.tokenizer.convert_ids_to_tokens(smollm2.to_tokens(text, prepend_bos=False)[0].tolist())
+
+    assert task.grade(case, tokens(" Texas, and it"))[:2] == (1, 1)
+    assert task.grade(case, tokens(" New York, near Dallas"))[:2] == (1, 1)  # a state first, the concept later
+    assert task.grade(case, tokens(" the city of Texas"))[:2] == (1, 0)  # the concept, but not a state first
+    assert task.grade(case, tokens(" Texasville is"))[:2] == (0, 0)  # whole words only
+    assert task.grade(case, tokens(" California that is"))[:2] == (0, 1)
+
+
+def test_fluency_is_one_for_the_models_own_text_and_low_for_noise(smollm2):
+    prompts = [TEMPLATE.format(c) for c in OTHER_CITIES[:4]]
+    own = steering.generate(smollm2, prompts, 4)
+    assert steering.fluency_in_top_k(smollm2, prompts, own).tolist() == [1.0] * 4
+    noise = [smollm2.tokenizer.convert_ids_to_tokens([1000, 2000, 3000, 4000])] * 4
+    assert steering.fluency_in_top_k(smollm2, prompts, noise).max() < 0.5
+
+
+def test_generation_batches_by_token_count(smollm2):
+    """Prompts of different token counts are generated apart and land in their own places."""
+    prompts = [TEMPLATE.format("Seattle"), TEMPLATE.format("Chicago"), TEMPLATE.format("Miami")]
+    together = steering.generate(smollm2, prompts, 3)
+    alone = [steering.generate(smollm2, [p], 3)[0] for p in prompts]
+    assert together == alone
+
+
+# ---- the record and the table -----------------------------------------------------------------
+
+
+def test_the_record_is_what_the_bench_measures(smollm2, bench):
+    """Every method at its chosen factor, recomputed (choose and report together, as the sweep batched them)."""
+    task, methods, _, sweeps = bench
+    for method, recorded in zip(methods, sweeps):
+        model, fwd_hooks = method.setup(recorded.best_factor)
+        scores = steering.evaluate(model, task, fwd_hooks)
+        assert scores["choose"] == recorded.choose[recorded.best_index], method.name
+        assert scores["report"] == recorded.reported, method.name
+
+
+def test_a_record_of_another_task_is_refused(smollm2, bench, tmp_path):
+    import json
+    import shutil
+
+    task, methods, _, _ = bench
+    copy = tmp_path / RECORD
+    shutil.copy(steering.RECORD_DIR / RECORD, copy)
+    record = json.loads(copy.read_text())
+    record["task"]["cases"][0][1] = "train"
+    copy.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="another task"):
+        steering.recorded_sweeps(task, methods, copy)
+    with pytest.raises(ValueError, match="records the methods"):
+        steering.recorded_sweeps(task, methods[:1], steering.RECORD_DIR / RECORD)
+
+
+def test_unsteered_scores(smollm2, bench):
+    task = bench[0]
+    unsteered = steering.evaluate(smollm2, task)["report"]
+    assert (unsteered.concept, unsteered.overall) == (0.0, 0.0)
+    assert unsteered.fluency == 1.0
