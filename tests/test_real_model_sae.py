@@ -68,7 +68,46 @@ def test_heldout_measures_agree_with_the_record(smollm2, sae, heldout_rows, held
 
 def test_record_numbers_the_notebook_quotes():
     record = artifacts.sae_record(NAME)
-    assert NotImplemented  # filled in below once measured
+    assert round(record["ce_recovered"], 2) == 0.86
+    assert [round(record[k], 2) for k in ("ce_clean", "ce_sae", "ce_zero")] == [3.73, 4.70, 10.80]
+    assert round(record["explained_variance"], 2) == 0.63 and record["l0"] == 32.0
+    assert round(record["dead_fraction"], 2) == 0.53
+    assert round(record["train_cpu_seconds"] / 60, 1) == 5.5
+
+
+def test_the_corpus_facts_the_notebook_quotes(smollm2):
+    train, heldout = activations.split_rows(artifacts.load("smollm2_text"), heldout=40)
+    assert (len(train), len(heldout), train.shape[1]) == (360, 40, 128)
+    assert int((train == smollm2.to_single_token(" Texas")).sum()) == 1  # " Texas" once in the training rows
+    content = int(activations.content_mask(train, smollm2.tokenizer).sum())
+    assert round(content / 1000, 1) == 45.7
+    assert round(artifacts.get(NAME).recipe.config["training_tokens"] / content, 1) == 2.2  # passes over the rows
+
+
+def test_dallas_latents_and_their_firing_rates(smollm2, heldout_rows, heldout_acts, dallas_latents):
+    """The notebook's rule: the five latents most active at the Dallas prompt's last position; dashboards for
+    those firing on fewer than 10% of held-out tokens."""
+    rates = (heldout_acts[activations.content_mask(heldout_rows, smollm2.tokenizer)] > 0).float().mean(0)
+    assert dallas_latents.indices.tolist() == [323, 786, 176, 223, 1995]
+    assert [round(rates[i].item(), 2) for i in (176, 786)] == [0.99, 0.43]
+    assert [i for i in dallas_latents.indices.tolist() if rates[i] < 0.1] == [323, 1995]
+
+
+def test_what_the_dashboards_show(smollm2, sae, heldout_rows, heldout_acts):
+    """Latent 323 peaks on " of" in every top context and promotes " course", " sorts", " interest"; latent 1995
+    peaks where a place is due and promotes " location", " place", " nearby"; no latent promotes " Texas" in its top ten."""
+    of_latent = saes.feature_dashboard(smollm2, sae, heldout_rows, 323, feature_acts=heldout_acts, window=(12, 3))
+    peaks = [context[max(range(len(v)), key=v.__getitem__)] for context, v in zip(of_latent.contexts, of_latent.context_values)]
+    assert len(peaks) == 8 and set(peaks) == {" of"}
+    assert [word for word, _ in of_latent.promoted[:3]] == [" course", " sorts", "course"]
+    assert {" interest"} <= {word for word, _ in of_latent.promoted[:6]}
+    place = saes.feature_dashboard(smollm2, sae, heldout_rows, 1995, feature_acts=heldout_acts, window=(12, 3))
+    assert {" location", " place", " nearby"} <= {word for word, _ in place.promoted[:6]}
+    place_peaks = [c[max(range(len(v)), key=v.__getitem__)] for c, v in zip(place.contexts, place.context_values)]
+    assert place_peaks[:3] == [" the", " in", " the"]
+    texas = smollm2.to_single_token(" Texas")
+    weights = saes.logit_weights(smollm2, sae)
+    assert not ((weights > weights[:, texas:texas + 1]).sum(-1) < 10).any()
 
 
 def test_a_short_retrain_runs_past_the_end_of_its_rows_deterministically(smollm2):

@@ -35,8 +35,8 @@ def texas_task(model):
 
 
 def texas_methods(model, task, sae):
-    return steering.standard_methods(model, task, sae=sae, vector_factors=(0.125, 0.25, 0.5),
-                                     clamp_factors=(1.0, 2.0, 4.0), finetune_steps=(), effect_candidates=8)
+    return steering.standard_methods(model, task, sae=sae, vector_factors=(0.125, 0.25, 0.5, 1.0, 2.0),
+                                     clamp_factors=(1.0, 4.0, 16.0, 64.0), finetune_steps=(), effect_candidates=8)
 
 
 @pytest.fixture(scope="module")
