@@ -127,3 +127,27 @@ def test_unsteered_scores(smollm2, bench):
     unsteered = steering.evaluate(smollm2, task)["report"]
     assert (unsteered.concept, unsteered.overall) == (0.0, 0.0)
     assert unsteered.fluency == 1.0
+
+
+def test_the_choices_the_notebook_prints(bench):
+    choices = bench[2]
+    assert choices.hook == "blocks.24.hook_resid_pre" and round(choices.unit) == 336
+    assert (choices.sae_by_label[0], round(choices.sae_by_label[1], 2)) == (762, 0.74)
+    assert (choices.sae_by_effect[0], round(choices.sae_by_effect[1], 2)) == (46, 0.12)
+
+
+def test_the_table_the_notebook_states(bench):
+    """Difference of means is the only method that steers to Texas; no SAE latent names Texas on a report prompt."""
+    rows = steering.table(bench[3])
+    best = rows[0]
+    assert best["method"] == "difference of means" and best["factor"] == 0.25
+    assert [round(best[k], 2) for k in ("concept", "instruction", "fluency", "overall")] == [0.83, 0.88, 0.94, 0.82]
+    probe = next(row for row in rows if row["method"] == "probe")
+    assert round(probe["concept"] * 24) == 2
+    assert all(row["overall"] <= 0.1 for row in rows[1:])
+    sae_sweeps = [s for s in bench[3] if s.method.startswith("SAE")]
+    assert len(sae_sweeps) == 4 and all(s.reported.concept == 0.0 for s in sae_sweeps)
+    # pushed hard, every SAE method breaks the answer's form (instruction 0 at its largest factor on 'choose')
+    assert all(s.choose[-1].instruction == 0.0 for s in sae_sweeps)
+    dom = next(s for s in bench[3] if s.method == "difference of means")
+    assert dom.choose[2].instruction < dom.choose[1].instruction and dom.choose[3].fluency < dom.choose[2].fluency
