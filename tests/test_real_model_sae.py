@@ -37,7 +37,7 @@ def heldout_acts(smollm2, sae, heldout_rows):
 
 @pytest.fixture(scope="module")
 def dallas_latents(smollm2, sae):
-    return saes.feature_activations(smollm2, sae, smollm2.to_tokens(DALLAS))[0, -1].topk(3)
+    return saes.feature_activations(smollm2, sae, smollm2.to_tokens(DALLAS))[0, -1].topk(5)
 
 
 def test_shipped_sae_matches_its_recipe(sae):
@@ -80,7 +80,7 @@ def test_the_corpus_facts_the_notebook_quotes(smollm2):
     assert (len(train), len(heldout), train.shape[1]) == (360, 40, 128)
     assert int((train == smollm2.to_single_token(" Texas")).sum()) == 1  # " Texas" once in the training rows
     content = int(activations.content_mask(train, smollm2.tokenizer).sum())
-    assert round(content / 1000, 1) == 45.7
+    assert round(content / 1000, 1) == 45.6
     assert round(artifacts.get(NAME).recipe.config["training_tokens"] / content, 1) == 2.2  # passes over the rows
 
 
@@ -95,14 +95,14 @@ def test_dallas_latents_and_their_firing_rates(smollm2, heldout_rows, heldout_ac
 
 def test_what_the_dashboards_show(smollm2, sae, heldout_rows, heldout_acts):
     """Latent 323 peaks on " of" in every top context and promotes " course", " sorts", " interest"; latent 1995
-    peaks where a place is due and promotes " location", " place", " nearby"; no latent promotes " Texas" in its top ten."""
+    peaks where a place is due and promotes " location", " locations", " place" and " cells"; no latent promotes " Texas" in its top ten."""
     of_latent = saes.feature_dashboard(smollm2, sae, heldout_rows, 323, feature_acts=heldout_acts, window=(12, 3))
     peaks = [context[max(range(len(v)), key=v.__getitem__)] for context, v in zip(of_latent.contexts, of_latent.context_values)]
     assert len(peaks) == 8 and set(peaks) == {" of"}
     assert [word for word, _ in of_latent.promoted[:3]] == [" course", " sorts", "course"]
     assert {" interest"} <= {word for word, _ in of_latent.promoted[:6]}
     place = saes.feature_dashboard(smollm2, sae, heldout_rows, 1995, feature_acts=heldout_acts, window=(12, 3))
-    assert {" location", " place", " nearby"} <= {word for word, _ in place.promoted[:6]}
+    assert {" location", " locations", " place", " cells"} <= {word for word, _ in place.promoted[:6]}
     place_peaks = [c[max(range(len(v)), key=v.__getitem__)] for c, v in zip(place.contexts, place.context_values)]
     assert place_peaks[:3] == [" the", " in", " the"]
     texas = smollm2.to_single_token(" Texas")

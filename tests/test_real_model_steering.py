@@ -124,9 +124,9 @@ def test_a_record_of_another_task_is_refused(smollm2, bench, tmp_path):
 
 def test_unsteered_scores(smollm2, bench):
     task = bench[0]
-    unsteered = steering.evaluate(smollm2, task)["report"]
-    assert (unsteered.concept, unsteered.overall) == (0.0, 0.0)
-    assert unsteered.fluency == 1.0
+    unsteered = steering.evaluate(smollm2, task, splits=("report",))["report"]  # the notebook's call
+    assert (unsteered.concept, unsteered.overall, unsteered.fluency) == (0.0, 0.0, 1.0)
+    assert round(unsteered.instruction, 3) == 0.917
 
 
 def test_the_choices_the_notebook_prints(bench):
@@ -151,3 +151,30 @@ def test_the_table_the_notebook_states(bench):
     assert all(s.choose[-1].instruction == 0.0 for s in sae_sweeps)
     dom = next(s for s in bench[3] if s.method == "difference of means")
     assert dom.choose[2].instruction < dom.choose[1].instruction and dom.choose[3].fluency < dom.choose[2].fluency
+
+
+def test_the_examples_and_side_effects_the_notebook_states(smollm2, bench):
+    task, methods, _, sweeps = bench
+    rows = steering.table(sweeps)
+    prompt = task.split("report")[0].prompt
+    assert prompt == TEMPLATE.format("Seattle")
+    assert steering.generate(smollm2, [prompt], 1)[0] == ["ĠCalifornia"]
+    best = next(m for m in methods if m.name == rows[0]["method"])
+    sae_row = next(row for row in rows if row["method"].startswith("SAE"))
+    sae_method = next(m for m in methods if m.name == sae_row["method"])
+    assert steering.steered_text(smollm2, best, rows[0]["factor"], prompt, 6).startswith(" Texas")
+    assert sae_row["method"] == "SAE latent added"
+    assert steering.steered_text(smollm2, sae_method, sae_row["factor"], prompt, 6).startswith(" New York")
+    capital_states = [s for s in STATES if s != "Texas" and len(smollm2.to_tokens(" " + s, prepend_bos=False)[0]) == 1]
+    groups = {"Texas cities": [TEMPLATE.format(c) for c in TEXAS_CITIES],
+              "cities outside Texas": [TEMPLATE.format(c) for c in OTHER_CITIES],
+              "capitals of other states": [f"The capital of {s} is the city of" for s in capital_states]}
+    unsteered = steering.generate(smollm2, groups["Texas cities"], 1)
+    assert sum(words == ["ĠTexas"] for words in unsteered) == 3
+    _, best_hooks = best.setup(rows[0]["factor"])
+    effects = {e.group: e for e in steering.side_effects(smollm2, groups, best_hooks, task.concept_words)}
+    assert [e.n for e in effects.values()] == [14, 48, 39]
+    assert round(effects["Texas cities"].to_concept, 2) == 0.86
+    assert round(effects["cities outside Texas"].to_concept, 2) == 0.81
+    capitals = effects["capitals of other states"]
+    assert (round(capitals.changed, 2), capitals.to_concept) == (0.23, 0.0)
