@@ -55,14 +55,14 @@ def _next_token_losses(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tens
     return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), tokens[:, 1:].flatten(), reduction="none")
 
 
-def _resid_pre_layer(hook_name: str) -> int:
+def _resid_pre_layer(hook_name: str, n_layers: int) -> int:
     """The block whose input ``hook_name`` is (``hooks.resid_pre(layer)``), or ValueError."""
     from workbench import hooks
 
-    layer = int(hook_name.split(".")[1]) if hook_name.startswith("blocks.") else -1
-    if layer < 0 or hook_name != hooks.resid_pre(layer):
-        raise ValueError(f"from_hook needs a resid_pre hook (the input of a block), not {hook_name!r}")
-    return layer
+    for layer in range(n_layers):
+        if hooks.resid_pre(layer) == hook_name:
+            return layer
+    raise ValueError(f"from_hook needs a resid_pre hook (the input of a block), not {hook_name!r}")
 
 
 @torch.no_grad()
@@ -100,7 +100,7 @@ def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = Non
         x_hats.append(sae.decode(feature_acts)[keep])
         fs.append(feature_acts[keep] > 0)
         if from_hook:
-            layer = _resid_pre_layer(hook_name)
+            layer = _resid_pre_layer(hook_name, model.cfg.n_layers)
             sae_logits = model(sae.decode(feature_acts), start_at_layer=layer)
             zero_logits = model(torch.zeros_like(acts), start_at_layer=layer)
         else:
