@@ -749,7 +749,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds_cmd.add_argument("--out", metavar="PATH", help="write the experiment's table here, not beside the checkpoint")
     seed_clt_cmd = commands.add_parser("seed-transcoder",
                                        help="train transcoder recipe NAME on its organism retrained with --seed; record its fidelity")
-    seed_clt_cmd.add_argument("name", metavar="NAME", choices=names("transcoder"))
+    seed_clt_cmd.add_argument("name", metavar="NAME", choices=[n for n in names("transcoder")
+                                                                if isinstance(get(n).recipe, TranscoderRecipe)])
     seed_clt_cmd.add_argument("--seed", type=int, required=True)
     seed_clt_cmd.add_argument("--organism", metavar="PATH",
                               help="the seed's organism already trained (saved by `seeds --keep`), instead of retraining it")

@@ -326,6 +326,8 @@ def attribute_with_circuit_tracer(replacement, prompt, *, logit_tokens=None, max
     from workbench.circuits.graph import from_circuit_tracer
 
     targets = None if logit_tokens is None else torch.as_tensor(logit_tokens)
+    if max_feature_nodes is not None:  # its forward pass runs batch_size copies of the prompt: no more than needed
+        batch_size = min(batch_size, max_feature_nodes)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Full backward hook is firing when gradients are computed")
         theirs = circuit_tracer_attribute(prompt, replacement, attribution_targets=targets, batch_size=batch_size,
