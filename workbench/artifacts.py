@@ -174,8 +174,8 @@ def _registry() -> dict[str, Artifact]:
         "couplets_control_clt": TranscoderRecipe("couplets_control", cross_layer=True),
     }
     real_transcoders = {
-        # Per-layer transcoders on all 30 MLPs of SmolLM2 (notebook 08), 128 features each (17.7 MB in
-        # float32), trained on its own text; ≈ 12 CPU-minutes with the collection of activations.
+        # Per-layer transcoders on all 30 MLPs of SmolLM2 (notebook 08), 128 features each (17.8 MB in
+        # float32), trained on its own text: 15 CPU-minutes on a busy 2-core machine, collection included.
         "smollm2_plt": CorpusTranscoderRecipe("smollm2-135m", "smollm2_text", train=dict(
             steps=400, batch_size=512, sparsity_coefficient=5e-3)),
     }
