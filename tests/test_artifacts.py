@@ -24,12 +24,12 @@ def test_every_shipped_thing_is_registered():
     assert artifacts.names("sae") == ["facts_resid1", "smollm2_resid24"]
     assert set(artifacts.names("transcoder")) == {
         "facts_clt", "facts_plt", "facts_heldout_states_clt", "couplets_clt", "couplets_plt",
-        "couplets_lookback_clt", "couplets_control_clt",
+        "couplets_lookback_clt", "couplets_control_clt", "smollm2_plt",
     }
     for name in artifacts.names():
         artifact = artifacts.get(name)
         assert artifact.paths and all(path.exists() for path in artifact.paths), name
-        assert artifact.organism in models.offline_names()  # an organism, or the real model offline
+        assert artifact.organism in models.offline_names()  # an organism, or the real model offline (notebook 08)
         if artifact.kind == "transcoder":  # it records whose MLPs it replaces, and refuses any other organism
             from workbench.transcoders import load_clt
 

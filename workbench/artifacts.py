@@ -84,13 +84,38 @@ class TranscoderRecipe:
 
 
 @dataclass(frozen=True)
+class CorpusTranscoderRecipe:
+    """A transcoder on a real model's MLPs (``models.load_model(model)``), trained on corpus artifact ``corpus``.
+
+    The last ``heldout`` rows of the corpus are never trained on; ``evaluate`` measures on the first
+    ``measure_rows`` of them (two passes of the model per row: a few CPU-seconds each). The first
+    ``train_rows`` of the others are collected once (``activations.corpus_activations``, ``<bos>`` left
+    out); ``train`` holds ``CLTTrainConfig`` fields (its ``n_sentences`` is unused).
+    """
+
+    model: str
+    corpus: str
+    cross_layer: bool = False
+    d_features: int = 128
+    train_rows: int = 200
+    heldout: int = 40
+    measure_rows: int = 16
+    train: dict = field(default_factory=dict)
+
+    def train_config(self, **overrides):
+        from workbench.transcoders.training import CLTTrainConfig
+
+        return CLTTrainConfig(**{**self.train, **overrides})
+
+
+@dataclass(frozen=True)
 class Artifact:
     """One shipped artifact: its ``name``, ``kind`` and the recipe that reproduces it."""
 
     name: str
     kind: str
     organism: str
-    recipe: CorpusRecipe | SAERecipe | TranscoderRecipe | None = None  # organisms carry theirs in their world
+    recipe: CorpusRecipe | SAERecipe | TranscoderRecipe | CorpusTranscoderRecipe | None = None  # organisms carry theirs in their world
 
     @property
     def paths(self) -> list[Path]:
@@ -159,6 +184,13 @@ def _registry() -> dict[str, Artifact]:
         "couplets_lookback_clt": TranscoderRecipe("couplets_lookback", cross_layer=True),
         "couplets_control_clt": TranscoderRecipe("couplets_control", cross_layer=True),
     }
+    real_transcoders = {
+        # Per-layer transcoders on all 30 MLPs of SmolLM2 (notebook 08), 128 features each (17.8 MB in
+        # float32), trained on its own text: 15 CPU-minutes on a busy 2-core machine, collection included.
+        "smollm2_plt": CorpusTranscoderRecipe("smollm2-135m", "smollm2_text", train=dict(
+            steps=400, batch_size=512, sparsity_coefficient=5e-3)),
+    }
+    artifacts.update({name: Artifact(name, "transcoder", recipe.model, recipe) for name, recipe in real_transcoders.items()})
     artifacts.update({name: Artifact(name, "sae", recipe.organism, recipe) for name, recipe in saes.items()})
     artifacts.update({name: Artifact(name, "transcoder", recipe.organism, recipe) for name, recipe in transcoders.items()})
     return artifacts
@@ -201,6 +233,8 @@ def train(name: str, *, progress: bool = True, history: list | None = None, **ov
         return _write_corpus(artifact.recipe, progress=progress, **overrides)
     if artifact.kind == "sae" and artifact.recipe.corpus is not None:
         return _train_corpus_sae(artifact.recipe, progress=progress, **overrides)
+    if isinstance(artifact.recipe, CorpusTranscoderRecipe):
+        return _train_corpus_transcoder(artifact.recipe, progress=progress, history=history, **overrides)
     model, world = organisms.load(artifact.organism)
     if artifact.kind == "sae":
         return _train_sae(artifact.recipe, model, world, progress=progress, **overrides)
@@ -278,6 +312,48 @@ def _train_transcoder(recipe: TranscoderRecipe, model, world, *, progress: bool,
     shape = CLTConfig(model.cfg.n_layers, model.cfg.d_model, recipe.d_features, cross_layer=recipe.cross_layer)
     return train_clt(data, shape, config, progress=progress, history=history, checkpoint=checkpoint,
                      checkpoint_every=checkpoint_every, organism=recipe.organism)
+
+
+def _train_corpus_transcoder(recipe: CorpusTranscoderRecipe, *, progress: bool, history: list | None,
+                             checkpoint=None, checkpoint_every: int = 100, device="auto", train_rows: int | None = None,
+                             **overrides):
+    """A transcoder on a real model's MLPs over its corpus's training rows (``train_rows`` overrides the recipe's)."""
+    from workbench.activations.collect import corpus_activations
+    from workbench.models import load_model, resolve_device
+    from workbench.transcoders.model import CLTConfig
+    from workbench.transcoders.training import train_clt
+
+    config = recipe.train_config(**overrides)
+    device = resolve_device(device)
+    model = load_model(recipe.model, device=device)
+    rows, _ = split_rows_of(recipe)
+    inputs, outputs = corpus_activations(model, rows[: train_rows or recipe.train_rows])
+    del model
+    # A real model's residual norms grow from ~3 to ~600 with depth: each layer's inputs and outputs are
+    # trained at mean norm √d_model, where the JumpReLU's threshold and bandwidth mean the same at every
+    # layer, and the scales are folded back into the weights afterwards.
+    d = inputs.shape[2]
+    input_scale = inputs.norm(dim=-1).mean(0) / d ** 0.5  # (n_layers,)
+    output_scale = outputs.norm(dim=-1).mean(0) / d ** 0.5
+    inputs /= input_scale[:, None]
+    outputs /= output_scale[:, None]
+    shape = CLTConfig(inputs.shape[1], d, recipe.d_features, cross_layer=recipe.cross_layer)
+    clt = train_clt((inputs.to(device), outputs.to(device)), shape, config, progress=progress, history=history,
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every, organism=recipe.model)
+    return _fold_scales(clt, input_scale.to(device), output_scale.to(device))
+
+
+def _fold_scales(clt, input_scale, output_scale):
+    """The transcoder trained on x / input_scale and y / output_scale, as one that reads x and writes y
+    (per-layer transcoders: each layer's decoder writes to its own layer only)."""
+    import torch
+
+    with torch.no_grad():
+        clt.W_enc /= input_scale[:, None, None]
+        clt.b_dec *= output_scale[:, None]
+        for layer, W in enumerate(clt.W_dec):
+            W *= output_scale[layer:layer + W.shape[1], None]
+    return clt
 
 
 def ship(name: str, *, out=None, **options) -> list[Path]:
@@ -571,6 +647,8 @@ def evaluate(name: str, trained=None) -> dict:
         return {"rows": rows.shape[0], "tokens": rows.numel(), "distinct_tokens": int(rows.unique().numel())}
     if artifact.kind == "sae" and artifact.recipe.corpus is not None:
         return _measure_corpus_sae(artifact.recipe, load(name) if trained is None else trained)
+    if isinstance(artifact.recipe, CorpusTranscoderRecipe):
+        return _measure_corpus_transcoder(artifact.recipe, load(name) if trained is None else trained)
     model, world = organisms.load(artifact.organism)
     dictionary = load(name) if trained is None else trained
     if artifact.kind == "sae":
@@ -615,6 +693,52 @@ def _measure_transcoder(model, world, transcoder) -> dict:
     with replaced(model, transcoder):
         result["behaviour"] = world.core_metrics(model)
     return result
+
+
+def _measure_corpus_transcoder(recipe: CorpusTranscoderRecipe, transcoder, device="auto", batch_rows: int = 8) -> dict:
+    """A real model's transcoder on the corpus's held-out rows, in two passes of the model per batch: its
+    fidelity as the replacement (every position but ``<bos>`` replaced) and, per layer, the fraction of
+    the MLP output's variance it explains (pooled over every held-out token but ``<bos>``)."""
+    import torch
+
+    from workbench.circuits.replacement import combine_fidelity, fidelity_batch
+    from workbench.models import load_model
+
+    model = load_model(recipe.model, device=device)
+    transcoder = transcoder.to(model.cfg.device)
+    heldout = split_rows_of(recipe)[1][: recipe.measure_rows]
+    inputs, outputs = hooks.transcoder_inputs(model.cfg.n_layers), hooks.transcoder_outputs(model.cfg.n_layers)
+    parts, errors, sums, squares, n = [], 0.0, 0.0, 0.0, 0
+    for start in range(0, len(heldout), batch_rows):
+        rows = heldout[start:start + batch_rows].to(model.cfg.device)
+        with torch.no_grad():
+            logits, cache = model.run_with_cache(rows, names_filter=lambda name: name in inputs or name in outputs)
+            x = torch.stack([cache[name][:, 1:] for name in inputs], dim=2).flatten(0, 1)
+            y = torch.stack([cache[name][:, 1:] for name in outputs], dim=2).flatten(0, 1)
+            errors = errors + (transcoder(x) - y).pow(2).sum((0, 2)).cpu()
+            sums, squares, n = sums + y.sum(0).cpu(), squares + y.pow(2).sum((0, 2)).cpu(), n + len(y)
+        del cache, x, y
+        parts.append(fidelity_batch(model, transcoder, rows, _predicting_positions(rows), keep_bos=True,
+                                    clean_logits=logits))
+    variance = squares - sums.pow(2).sum(-1) / n  # Σ‖y − ȳ‖² per layer
+    return {"fidelity": asdict(combine_fidelity(parts)), "explained_variance": (1 - errors / variance).tolist(),
+            "heldout_rows": len(heldout)}
+
+
+def split_rows_of(recipe: CorpusTranscoderRecipe):
+    """(training rows, held-out rows) of the recipe's corpus."""
+    from workbench.activations.corpus import split_rows
+
+    return split_rows(load(recipe.corpus), recipe.heldout)
+
+
+def _predicting_positions(rows):
+    """The positions of ``rows`` whose next token is in the row, ``<bos>`` left out (its MLPs are kept whole)."""
+    import torch
+
+    mask = torch.ones_like(rows, dtype=torch.bool)
+    mask[:, 0] = mask[:, -1] = False
+    return mask
 
 
 def _shipped_record(record: Path) -> dict:
@@ -692,7 +816,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds_cmd.add_argument("--out", metavar="PATH", help="write the experiment's table here, not beside the checkpoint")
     seed_clt_cmd = commands.add_parser("seed-transcoder",
                                        help="train transcoder recipe NAME on its organism retrained with --seed; record its fidelity")
-    seed_clt_cmd.add_argument("name", metavar="NAME", choices=names("transcoder"))
+    seed_clt_cmd.add_argument("name", metavar="NAME", choices=[n for n in names("transcoder")
+                                                                if isinstance(get(n).recipe, TranscoderRecipe)])
     seed_clt_cmd.add_argument("--seed", type=int, required=True)
     seed_clt_cmd.add_argument("--organism", metavar="PATH",
                               help="the seed's organism already trained (saved by `seeds --keep`), instead of retraining it")

@@ -8,7 +8,8 @@ from workbench.lazy import namespace
 
 EXPORTS = {
     "collect": [
-        "organism_dataset", "heldout_tokens", "content_mask", "mlp_activations", "organism_activations"
+        "organism_dataset", "heldout_tokens", "content_mask", "mlp_activations", "corpus_activations",
+        "organism_activations"
     ],
     "corpus": [
         "OPENINGS", "generate_rows", "save_rows", "load_rows", "corpus_dataset", "split_rows"

@@ -47,6 +47,30 @@ def mlp_activations(model, tokens: torch.Tensor, keep: torch.Tensor, batch_rows:
     return torch.cat(xs), torch.cat(ys)
 
 
+@torch.no_grad()
+def corpus_activations(model, rows: torch.Tensor, skip: int = 1, batch_rows: int = 8, dtype=torch.float32):
+    """MLP inputs and outputs of ``model`` on corpus ``rows`` (n_rows, n_pos), leaving out each row's first ``skip`` positions.
+
+    Returns two (n_rows · (n_pos − skip), n_layers, d_model) tensors, on the CPU in ``dtype``, written
+    into place batch by batch so that a real model's activations are held once (50k tokens of a
+    30-layer, d_model 576 model are 3.5 GB each in float32). ``skip=1`` leaves out ``<bos>``, where a
+    real model's MLPs write outliers that a transcoder does not model (circuit-tracer keeps no nodes there).
+    """
+    L, d = model.cfg.n_layers, model.cfg.d_model
+    inputs, outputs = hooks.transcoder_inputs(L), hooks.transcoder_outputs(L)
+    per_row = rows.shape[1] - skip
+    xs = torch.empty(rows.shape[0] * per_row, L, d, dtype=dtype)
+    ys = torch.empty_like(xs)
+    for start in range(0, rows.shape[0], batch_rows):
+        batch = rows[start:start + batch_rows].to(model.cfg.device)
+        _, cache = model.run_with_cache(batch, names_filter=lambda name: name in inputs or name in outputs)
+        kept = slice(start * per_row, (start + len(batch)) * per_row)
+        xs[kept] = torch.stack([cache[n][:, skip:] for n in inputs], dim=2).flatten(0, 1).to("cpu", dtype)
+        ys[kept] = torch.stack([cache[n][:, skip:] for n in outputs], dim=2).flatten(0, 1).to("cpu", dtype)
+        del cache
+    return xs, ys
+
+
 def organism_activations(model, world, n_sentences: int, seed: int = 0):
     """MLP inputs and outputs of ``model`` on ``n_sentences`` sampled training sentences (padding dropped)."""
     tokens = world.sample_tokens(n_sentences, seed)

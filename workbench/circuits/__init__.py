@@ -10,7 +10,9 @@ from workbench.lazy import namespace
 
 EXPORTS = {
     "replacement": [
-        "replacement_hooks", "check_fits", "replaced", "DECIDED_GAP", "Fidelity", "fidelity", "firing_rates"
+        "replacement_hooks", "check_fits", "replaced", "DECIDED_GAP", "Fidelity", "fidelity", "fidelity_batch", "combine_fidelity",
+        "explained_variance", "variance_parts",
+        "firing_rates"
     ],
     "local_replacement": [
         "ZERO_POSITIONS", "PromptState", "as_token_row", "reconstruction", "prompt_state", "freeze_hooks",
@@ -18,11 +20,12 @@ EXPORTS = {
     ],
     "attribution": [
         "attention_adjoint", "attention_adjoint_one_hot", "logit_targets", "attribute", "graph_from_state",
-        "circuit_tracer_model", "path_length_profile"
+        "circuit_tracer_model", "PRETRAINED_TRANSCODERS", "replacement_model", "attribution_graph",
+        "attribute_with_circuit_tracer", "path_length_profile"
     ],
     "graph": [
         "MODEL_FIELDS", "model_summary", "AttributionGraph", "TENSOR_FIELDS", "save_graph", "load_graph",
-        "to_circuit_tracer", "Pruned", "prune", "Scores", "scores", "node_influence", "graph_slug",
+        "to_circuit_tracer", "from_circuit_tracer", "graph_difference", "Pruned", "prune", "Scores", "scores", "node_influence", "graph_slug",
         "export_neuronpedia", "influence_by_path_length"
     ],
     "patching": [

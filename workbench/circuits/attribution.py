@@ -99,11 +99,25 @@ def logit_targets(model, state: PromptState, max_n_logits: int = 10, desired_log
 
 @torch.no_grad()
 def attribute(model, clt: CrossLayerTranscoder, prompt, *, max_n_logits: int = 10,
-              desired_logit_prob: float = 0.95, logit_tokens=None, name: str = "") -> AttributionGraph:
-    """The unpruned attribution graph of ``prompt`` (a string or token ids beginning with ``<bos>``)."""
-    state = prompt_state(model, clt, prompt)
-    return graph_from_state(model, clt, state, max_n_logits=max_n_logits,
-                            desired_logit_prob=desired_logit_prob, logit_tokens=logit_tokens, name=name)
+              desired_logit_prob: float = 0.95, logit_tokens=None, name: str = "", device="auto") -> AttributionGraph:
+    """The unpruned attribution graph of ``prompt`` (a string or token ids beginning with ``<bos>``).
+
+    Computed on ``device`` ("auto": CUDA, then MPS, then CPU), where the model and the transcoder
+    are moved if they are elsewhere; the graph comes back on the CPU.
+    """
+    from workbench.models import resolve_device
+
+    device = resolve_device(device)
+    if model.cfg.device is None or torch.device(model.cfg.device).type != device.type:
+        model.to(device, print_details=False)
+    clt.to(device)
+    with torch.device(device):
+        state = prompt_state(model, clt, torch.as_tensor(prompt).to(device) if not isinstance(prompt, str) else prompt)
+        graph = graph_from_state(model, clt, state, max_n_logits=max_n_logits,
+                                 desired_logit_prob=desired_logit_prob, logit_tokens=logit_tokens, name=name)
+    for tensor_field in ("tokens", "active_features", "activations", "logit_tokens", "logit_probabilities", "adjacency"):
+        setattr(graph, tensor_field, getattr(graph, tensor_field).cpu())
+    return graph
 
 
 def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, max_n_logits: int = 10,
@@ -232,6 +246,93 @@ def circuit_tracer_model(model, clt: CrossLayerTranscoder):
     if unexpected or any(not key.startswith("transcoders.") for key in missing):
         raise RuntimeError(f"weights did not map onto circuit-tracer's model: missing {missing}, unexpected {unexpected}")
     return replacement
+
+
+# circuit-tracer's pretrained transcoder sets, by the model they replace (its README's table; any
+# other set of its hub references can be passed by name).
+PRETRAINED_TRANSCODERS = {
+    "gemma-2-2b": "gemma",  # GemmaScope per-layer transcoders, mwhanna/gemma-scope-transcoders
+    "meta-llama/Llama-3.2-1B": "llama",  # mntss/transcoder-Llama-3.2-1B
+}
+
+
+def replacement_model(name: str, model=None, transcoder: CrossLayerTranscoder | None = None, *,
+                      transcoder_set: str | None = None, device="auto"):
+    """circuit-tracer's ``ReplacementModel`` for model ``name``: the switch between offline and the hub.
+
+    A model ``workbench.models`` loads offline (an organism, ``"smollm2-135m"``) is replaced with our
+    ``transcoder`` (``circuit_tracer_model(model, transcoder)``). Any other name is a hub model:
+    circuit-tracer downloads it and its pretrained transcoders, ``transcoder_set`` (by default
+    ``PRETRAINED_TRANSCODERS[name]``), with ``ReplacementModel.from_pretrained``. Offline, or when
+    the hub cannot be reached, that raises ``models.ModelUnavailable`` saying so.
+    """
+    from workbench import models
+
+    if name in models.offline_names():
+        if model is None or transcoder is None:
+            raise ValueError(f"{name!r} is replaced with our own transcoder: pass the model and the transcoder")
+        return circuit_tracer_model(model, transcoder)
+    transcoder_set = transcoder_set or PRETRAINED_TRANSCODERS.get(name)
+    if transcoder_set is None:
+        raise ValueError(f"circuit-tracer ships no transcoders for {name!r} that we know of; pass transcoder_set "
+                         f"(its hub reference). Known: {', '.join(f'{k} ({v})' for k, v in PRETRAINED_TRANSCODERS.items())}")
+    from circuit_tracer import ReplacementModel
+
+    why = models.hub_offline()
+    try:
+        return ReplacementModel.from_pretrained(name, transcoder_set, device=models.resolve_device(device))
+    except OSError as error:  # FileNotFoundError from its download of the transcoders' config, hub errors
+        why = why or f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    raise models.ModelUnavailable(models.OFFLINE_HINT.format(
+        name=f"{name} with circuit-tracer's {transcoder_set!r} transcoders", why=why,
+        offline=", ".join(models.offline_names())))
+
+
+def attribution_graph(model_name: str, model, prompt, transcoder: CrossLayerTranscoder | None = None, *,
+                      logit_tokens=None, max_feature_nodes: int | None = None, name: str = "",
+                      device="auto") -> AttributionGraph:
+    """The attribution graph of ``prompt`` on model ``model_name``, whichever way the model allows.
+
+    A model loaded offline (an organism, ``"smollm2-135m"``): ``attribute`` with our ``transcoder``.
+    A hub model (GPU and internet): circuit-tracer's pretrained transcoders, downloaded with the model
+    by ``replacement_model``, and its ``attribute`` (``max_feature_nodes`` caps the features, as big
+    models need). Either way an ``AttributionGraph``, so pruning, scores and figures are the same.
+    """
+    from workbench import models
+
+    if model_name in models.offline_names():
+        if transcoder is None:
+            raise ValueError(f"{model_name!r} is attributed with our own transcoder: pass it")
+        return attribute(model, transcoder, prompt, logit_tokens=logit_tokens, name=name, device=device)
+    replacement = replacement_model(model_name, device=device)
+    if isinstance(prompt, str):
+        prompt = model.to_tokens(prompt)[0]
+    return attribute_with_circuit_tracer(replacement, prompt, logit_tokens=logit_tokens,
+                                         max_feature_nodes=max_feature_nodes, name=name or None)
+
+
+def attribute_with_circuit_tracer(replacement, prompt, *, logit_tokens=None, max_feature_nodes: int | None = None,
+                                  batch_size: int = 256, name: str | None = None) -> AttributionGraph:
+    """circuit-tracer's ``attribute`` on ``replacement`` (``replacement_model``), as our ``AttributionGraph``.
+
+    ``prompt``: token ids beginning with ``<bos>`` (a string is tokenized by circuit-tracer, which
+    prepends one); ``logit_tokens``: the logit nodes (default: circuit-tracer's choice, as ours).
+    ``max_feature_nodes`` keeps only the most influential features (what makes big models tractable).
+    """
+    import warnings
+
+    from circuit_tracer import attribute as circuit_tracer_attribute
+
+    from workbench.circuits.graph import from_circuit_tracer
+
+    targets = None if logit_tokens is None else torch.as_tensor(logit_tokens)
+    if max_feature_nodes is not None:  # its forward pass runs batch_size copies of the prompt: no more than needed
+        batch_size = min(batch_size, max_feature_nodes)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Full backward hook is firing when gradients are computed")
+        theirs = circuit_tracer_attribute(prompt, replacement, attribution_targets=targets, batch_size=batch_size,
+                                          max_feature_nodes=max_feature_nodes)
+    return from_circuit_tracer(theirs, replacement.tokenizer, name)
 
 
 def path_length_profile(model, clt: CrossLayerTranscoder, prompts, max_length: int = 5) -> torch.Tensor:

@@ -170,6 +170,45 @@ def to_circuit_tracer(graph: AttributionGraph):
     )
 
 
+def from_circuit_tracer(theirs, tokenizer, name: str | None = None) -> AttributionGraph:
+    """circuit-tracer's ``Graph`` as ours, so that ``prune``, ``scores`` and the figures take it.
+
+    Its feature nodes are the ``selected_features`` (all active ones unless ``max_feature_nodes``
+    capped them); the node order is the same as ours.
+    """
+    selected = theirs.selected_features.cpu()
+    cfg = theirs.cfg
+    return AttributionGraph(
+        tokens=theirs.input_tokens.cpu(), active_features=theirs.active_features.cpu()[selected],
+        activations=theirs.activation_values.cpu()[selected],
+        logit_tokens=torch.tensor([int(target.vocab_idx) for target in theirs.logit_targets]),
+        logit_probabilities=theirs.logit_probabilities.cpu(), adjacency=theirs.adjacency_matrix.cpu(),
+        n_layers=int(cfg.n_layers), token_strings=tokenizer.convert_ids_to_tokens(theirs.input_tokens.tolist()),
+        logit_strings=[str(target.token_str) for target in theirs.logit_targets],
+        model={**{field: int(getattr(cfg, field)) for field in MODEL_FIELDS}, "model_name": str(cfg.model_name),
+               "tokenizer_name": str(getattr(cfg, "tokenizer_name", None) or cfg.model_name)},
+        name=name if name is not None else str(theirs.scan or ""),
+    )
+
+
+def graph_difference(ours: AttributionGraph, theirs: AttributionGraph) -> float:
+    """Largest absolute difference between the edges of two graphs of one prompt, over the nodes both hold.
+
+    ``theirs`` may hold a subset of ``ours``'s features (circuit-tracer's ``max_feature_nodes``);
+    every other node (errors, tokens, logits) must be the same. A feature of ``theirs`` that
+    ``ours`` lacks, or different prompts or logits, raise a ValueError.
+    """
+    if not (torch.equal(ours.tokens, theirs.tokens) and torch.equal(ours.logit_tokens, theirs.logit_tokens)):
+        raise ValueError("the graphs are of different prompts or logit nodes")
+    index = {tuple(f): n for n, f in enumerate(ours.active_features.tolist())}
+    missing = [tuple(f) for f in theirs.active_features.tolist() if tuple(f) not in index]
+    if missing:
+        raise ValueError(f"{len(missing)} features of the second graph are not in the first, e.g. {missing[0]}")
+    nodes = torch.cat([torch.tensor([index[tuple(f)] for f in theirs.active_features.tolist()], dtype=torch.long),
+                       torch.arange(ours.error_start, ours.n_nodes)])
+    return float((ours.adjacency[nodes][:, nodes] - theirs.adjacency).abs().max())
+
+
 class Pruned(NamedTuple):
     node_mask: torch.Tensor  # (n_nodes,) kept nodes
     edge_mask: torch.Tensor  # (n_nodes, n_nodes) kept edges

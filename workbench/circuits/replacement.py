@@ -24,16 +24,28 @@ from workbench import hooks
 from workbench.transcoders.model import CrossLayerTranscoder
 
 
-def replacement_hooks(clt: CrossLayerTranscoder, record: dict | None = None) -> list[tuple[str, callable]]:
-    """Forward hooks that run ``clt`` in place of every MLP; ``record[layer]`` receives the features."""
+def replacement_hooks(clt: CrossLayerTranscoder, record: dict | None = None,
+                      keep_bos: bool = False) -> list[tuple[str, callable]]:
+    """Forward hooks that run ``clt`` in place of every MLP; ``record[layer]`` receives the features.
+
+    ``keep_bos``: at position 0 the MLPs keep their own output and no feature fires, as in the
+    local replacement model (circuit-tracer's zero positions). A real model's MLPs write outliers
+    at ``<bos>`` (the attention sink) that its transcoders are not trained on; the organisms'
+    transcoders replace every position.
+    """
     features: dict[int, torch.Tensor] = {} if record is None else record
 
     def encode(resid_mid, hook):
         features[hook.layer()] = clt.encode_layer(resid_mid, hook.layer())
+        if keep_bos:
+            features[hook.layer()][:, 0] = 0
         return resid_mid
 
     def decode(mlp_out, hook):
-        return clt.decode_layer(features, hook.layer()).expand_as(mlp_out)
+        reconstruction = clt.decode_layer(features, hook.layer()).expand_as(mlp_out)
+        if keep_bos:
+            reconstruction = torch.cat([mlp_out[:, :1], reconstruction[:, 1:]], dim=1)
+        return reconstruction
 
     n_layers = clt.config.n_layers
     return [(name, encode) for name in hooks.transcoder_inputs(n_layers)] + [
@@ -59,10 +71,10 @@ def check_fits(model, clt: CrossLayerTranscoder) -> None:
 
 
 @contextmanager
-def replaced(model, clt: CrossLayerTranscoder, record: dict | None = None):
-    """Within this block, ``model`` is its replacement model (hooks removed on exit)."""
+def replaced(model, clt: CrossLayerTranscoder, record: dict | None = None, keep_bos: bool = False):
+    """Within this block, ``model`` is its replacement model (hooks removed on exit; ``keep_bos``: see ``replacement_hooks``)."""
     check_fits(model, clt)
-    with torch.no_grad(), model.hooks(fwd_hooks=replacement_hooks(clt, record)):
+    with torch.no_grad(), model.hooks(fwd_hooks=replacement_hooks(clt, record, keep_bos)):
         yield model
 
 
@@ -81,20 +93,61 @@ class Fidelity:
 
 
 @torch.no_grad()
-def fidelity(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, mask: torch.Tensor) -> Fidelity:
-    """Compare next-token predictions of ``model`` and its replacement at the ``mask`` positions."""
-    clean = model(tokens).log_softmax(-1)
+def fidelity(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, mask: torch.Tensor,
+             keep_bos: bool = False, batch_rows: int | None = None) -> Fidelity:
+    """Compare next-token predictions of ``model`` and its replacement at the ``mask`` positions.
+
+    ``batch_rows``: run that many rows at a time (a real model's logits over 49k tokens are large)
+    and average the batches' figures (``combine_fidelity``).
+    """
+    if batch_rows is None or batch_rows >= len(tokens):
+        return fidelity_batch(model, clt, tokens, mask, keep_bos)[0]
+    return combine_fidelity([fidelity_batch(model, clt, tokens[i:i + batch_rows], mask[i:i + batch_rows], keep_bos)
+                             for i in range(0, len(tokens), batch_rows)])
+
+
+def fidelity_batch(model, clt: CrossLayerTranscoder, tokens, mask, keep_bos: bool = False,
+                   clean_logits: torch.Tensor | None = None) -> tuple[Fidelity, int]:
+    """``fidelity`` of one batch of rows, and how many of its tokens are decided (``clean_logits``: the
+    original's logits on ``tokens``, if already computed)."""
+    clean = (model(tokens) if clean_logits is None else clean_logits).log_softmax(-1)
     top2 = clean.exp().topk(2, dim=-1).values
     decided = mask.bool() & (top2[..., 0] - top2[..., 1] >= DECIDED_GAP)
     record: dict[int, torch.Tensor] = {}
-    with replaced(model, clt, record):
+    with replaced(model, clt, record, keep_bos):
         replacement = model(tokens).log_softmax(-1)
     mask = mask.bool()
     agreement = clean.argmax(-1).eq(replacement.argmax(-1))
     agree, agree_decided = agreement[mask].float().mean(), agreement[decided].float().mean()
     kl = (clean.exp() * (clean - replacement)).sum(-1)[mask].mean()
     l0 = tuple(float((record[l] > 0).float().sum(-1)[mask].mean()) for l in sorted(record))
-    return Fidelity(float(agree), float(agree_decided), float(kl), l0, int(mask.sum()))
+    return Fidelity(float(agree), float(agree_decided), float(kl), l0, int(mask.sum())), int(decided.sum())
+
+
+def combine_fidelity(parts: list[tuple[Fidelity, int]]) -> Fidelity:
+    """The ``fidelity`` of several batches from each one's (``Fidelity``, decided tokens): means weighted by
+    tokens (by decided tokens for the agreement where decided)."""
+    n = sum(part.n_tokens for part, _ in parts)
+    n_decided = sum(decided for _, decided in parts)
+    mean = lambda name: sum(getattr(part, name) * part.n_tokens for part, _ in parts) / n
+    l0 = tuple(sum(part.l0[l] * part.n_tokens for part, _ in parts) / n for l in range(len(parts[0][0].l0)))
+    decided = sum(part.top1_agreement_decided * d for part, d in parts if d) / max(n_decided, 1)
+    return Fidelity(mean("top1_agreement"), decided, mean("kl"), l0, n)
+
+
+@torch.no_grad()
+def explained_variance(clt: CrossLayerTranscoder, inputs: torch.Tensor, outputs: torch.Tensor) -> list[float]:
+    """Per layer, the fraction of the variance of the MLP's output that the transcoder reconstructs:
+    1 − Σ‖y − ŷ‖² / Σ‖y − ȳ‖², over MLP ``inputs`` and ``outputs`` (n_tokens, n_layers, d_model)."""
+    squared_error, variance = variance_parts(clt, inputs, outputs)
+    return (1 - squared_error / variance).tolist()
+
+
+@torch.no_grad()
+def variance_parts(clt: CrossLayerTranscoder, inputs: torch.Tensor, outputs: torch.Tensor):
+    """(Σ‖y − ŷ‖², Σ‖y − ȳ‖²) per layer: (n_layers,) each."""
+    squared_error = (clt(inputs) - outputs).pow(2).sum((0, 2))
+    return squared_error, (outputs - outputs.mean(0)).pow(2).sum((0, 2))
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ EXPORTS = {
         "CHECKPOINT_DIR", "save_clt", "shipped_path", "load_clt", "shipped_metadata"
     ],
     "features": [
-        "FeatureCorpus", "feature_corpus", "position_features", "top_contexts", "token_label", "ground_truth_labels",
+        "FeatureCorpus", "feature_corpus", "rows_feature_corpus", "position_features", "top_contexts", "token_label", "ground_truth_labels",
         "precision_recall_for", "best_node_for", "graph_feature_labels", "node_labels"
     ],
 }

@@ -43,6 +43,23 @@ def feature_corpus(model, clt: CrossLayerTranscoder, world, sentences: list[str]
 
 
 @torch.no_grad()
+def rows_feature_corpus(model, clt: CrossLayerTranscoder, rows: torch.Tensor, batch_rows: int = 8) -> FeatureCorpus:
+    """Every feature's activation on token ``rows`` (n, n_ctx) of a model with no world (a real model's own
+    text, ``activations.corpus``); nothing fires at ``<bos>`` (position 0), as in the attribution graphs."""
+    inputs = hooks.transcoder_inputs(model.cfg.n_layers)
+    parts = []
+    for start in range(0, len(rows), batch_rows):
+        batch = rows[start:start + batch_rows].to(model.cfg.device)
+        _, cache = model.run_with_cache(batch, names_filter=lambda name: name in inputs)
+        x = torch.stack([cache[name] for name in inputs], dim=2)  # (b, n_ctx, L, d)
+        parts.append(clt.encode(x.flatten(0, 1)).reshape(*x.shape[:3], -1).cpu())
+    activations = torch.cat(parts)
+    activations[:, 0] = 0
+    str_tokens = [model.to_str_tokens(row) for row in rows]  # decoded, spaces included: join with ""
+    return FeatureCorpus(rows.cpu(), activations, str_tokens)
+
+
+@torch.no_grad()
 def position_features(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, position: int) -> torch.Tensor:
     """Every feature at one ``position`` of each row of ``tokens`` (n, n_pos): (n, n_layers, F)."""
     inputs = hooks.transcoder_inputs(model.cfg.n_layers)
@@ -50,8 +67,13 @@ def position_features(model, clt: CrossLayerTranscoder, tokens: torch.Tensor, po
     return clt.encode(torch.stack([cache[name][:, position] for name in inputs], dim=1))
 
 
-def top_contexts(corpus: FeatureCorpus, layer: int, index: int, k: int = 5) -> list[tuple[str, float]]:
-    """The ``k`` strongest firings of a feature: (sentence with the firing token in [brackets], activation)."""
+def top_contexts(corpus: FeatureCorpus, layer: int, index: int, k: int = 5, window: int | None = None,
+                 separator: str = " ") -> list[tuple[str, float]]:
+    """The ``k`` strongest firings of a feature: (sentence with the firing token in [brackets], activation).
+
+    ``window``: only that many tokens before the firing one and after it (a real model's rows are long);
+    ``separator``: "" for tokens that carry their own spaces (``model.to_str_tokens``).
+    """
     acts = corpus.activations[:, :, layer, index]
     values, flat = acts.flatten().topk(k)
     out = []
@@ -61,7 +83,9 @@ def top_contexts(corpus: FeatureCorpus, layer: int, index: int, k: int = 5) -> l
         row, pos = divmod(i, acts.shape[1])
         words = [w for w in corpus.str_tokens[row] if w != "<pad>"]
         words[pos] = f"[{words[pos]}]"
-        out.append((" ".join(words), value))
+        if window is not None:
+            words = words[max(0, pos - window): pos + window + 1]
+        out.append((separator.join(words), value))
     return out
 
 
