@@ -104,6 +104,10 @@ def top_contexts_view(dashboards):
                        [str(d.feature) for d in dashboards], item_name="Feature", group_name="SAE")
 
 
+def _short(word: str, width: int = 12) -> str:
+    return word if len(word) <= width else word[: width - 1] + "…"
+
+
 def dashboard_figure(dashboard) -> go.Figure:
     """Activation histogram and the tokens the feature promotes and suppresses (direct logit effect)."""
     fig = make_subplots(
@@ -113,8 +117,12 @@ def dashboard_figure(dashboard) -> go.Figure:
     fig.add_trace(go.Histogram(x=dashboard.nonzero_activations, nbinsx=40, marker_color="#4c78a8"), row=1, col=1)
     for col, pairs, colour in ((2, dashboard.promoted, "#54a24b"), (3, dashboard.suppressed, "#e45756")):
         words, values = zip(*pairs) if pairs else ((), ())
-        fig.add_trace(go.Bar(x=list(values), y=list(words), orientation="h", marker_color=colour), row=1, col=col)
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
+        # Bars by rank, named on the axis: a real vocabulary has long tokens ("####…") and tokens that
+        # print alike, which as category names would run across the next panel or share one bar.
+        ranks = list(range(len(words)))
+        fig.add_trace(go.Bar(x=list(values), y=ranks, orientation="h", marker_color=colour,
+                             hovertext=[repr(w) for w in words], hoverinfo="text+x"), row=1, col=col)
+        fig.update_yaxes(autorange="reversed", tickvals=ranks, ticktext=[_short(w) for w in words], row=1, col=col)
     fig.update_layout(title=f"Feature {dashboard.feature}", showlegend=False, height=330)
     fig.update_xaxes(title_text="activation (non-zero only)", row=1, col=1)
     fig.update_xaxes(title_text="logit weight", row=1, col=2)
