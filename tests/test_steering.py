@@ -174,6 +174,8 @@ def test_rankings_the_notebook_states(facts_bench, couplets_bench):
         assert facts[name]["concept"] < 0.85 and facts[name]["instruction"] < 0.9
     for name in ("SAE latent (by effect) added", "SAE latent (by effect) clamped"):
         assert facts["difference of means"]["overall"] < facts[name]["overall"] < facts["probe"]["overall"]
+    clamps = next(s for s in facts_bench[5] if s.method == "transcoder features clamped")
+    assert max(s.concept for s in clamps.choose) == pytest.approx(0.125)  # "at most 13 %" on choose
     # couplets: fine-tuning > difference of means > probe > transcoder clamps
     order = [r["method"] for r in steering.table(couplets_bench[5])]
     assert order == ["fine-tuning", "difference of means", "probe", "transcoder features clamped"]
