@@ -147,4 +147,6 @@ def test_notebook_03_comparisons_of_clt_and_plt(organism):
         else:
             assert (dead <= 0.1).all(), f"{organism}_{kind}: dead share per layer {dead.tolist()}"
         l0[kind] = fidelity(model, clt, tokens, mask).l0
+        if kind == "clt":
+            assert shipped_metadata(f"{organism}_clt")["fidelity"]["kl"] <= 0.004  # "KL ≤ 0.004 nats"
     assert l0["clt"][1] < 0.8 * l0["plt"][1]
