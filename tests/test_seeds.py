@@ -108,13 +108,13 @@ def test_notebook_03_statements_on_the_seed_one_transcoder():
     record = artifacts.seed_transcoder_record("facts_clt", 1)
     shipped = transcoders.shipped_metadata("facts_clt")
     assert round(record["fidelity"]["top1_agreement"], 3) == 1.0
-    assert round(record["fidelity"]["kl"], 4) == 0.0014 and round(shipped["fidelity"]["kl"], 4) == 0.0018
+    assert round(record["fidelity"]["kl"], 4) == 0.0021 and round(shipped["fidelity"]["kl"], 4) == 0.0033
     for seed_one, seed_zero in zip(record["fidelity"]["l0"], shipped["fidelity"]["l0"]):  # "about the same L0"
         assert abs(seed_one - seed_zero) <= 0.1 * seed_zero
     organism, replaced = record["organism_metrics"]["two_hop_heldout_city"], record["behaviour"]["two_hop_heldout_city"]
-    assert (round(organism, 2), round(replaced, 2), round(organism - replaced, 2)) == (0.88, 0.84, 0.04)
+    assert (round(organism, 2), round(replaced, 2), round(organism - replaced, 2)) == (0.98, 0.96, 0.02)
     seed_zero_organism = organisms.checkpoint_metadata("facts")["metrics"]["two_hop_heldout_city"]
-    assert (round(seed_zero_organism, 2), round(shipped["behaviour"]["two_hop_heldout_city"], 2)) == (0.98, 0.92)
+    assert (round(seed_zero_organism, 2), round(shipped["behaviour"]["two_hop_heldout_city"], 2)) == (1.0, 0.94)
 
 
 # --- What notebook 00b says about the seeds --------------------------------------------------------
@@ -124,17 +124,33 @@ def values(name: str, metric: str) -> list[float]:
     return [row[metric] for row in artifacts.seed_table(name).values()]
 
 
-def test_notebook_00b_facts_composition_is_partly_seed_zero_luck():
+def test_notebook_00b_facts_composition_varies_across_seeds():
     """Every seed learns the facts, the trained two-hop sentences and the state swap; held-out two-hop varies."""
     for metric in ("one_hop_city_state", "one_hop_capital", "two_hop_trained"):
         assert set(values("facts", metric)) == {1.0}, metric
-    assert min(values("facts", "state_swap_success")) >= 0.96
+    assert min(values("facts", "state_swap_success")) >= 0.97
     heldout = values("facts", "two_hop_heldout_city")
     assert len(heldout) == 5
-    assert (round(min(heldout), 2), round(max(heldout), 2)) == (0.72, 0.98)
-    assert round(sum(heldout) / len(heldout), 2) == 0.84
+    assert (round(min(heldout), 2), round(max(heldout), 2)) == (0.86, 1.0)
+    assert round(sum(heldout) / len(heldout), 2) == 0.93
     assert max(heldout) == artifacts.seed_table("facts")[0]["two_hop_heldout_city"]  # the shipped seed is the best
-    assert sum(value >= 0.95 for value in heldout) == 1  # only seed 0 reaches the 0.95 bar of issue 17
+    assert [seed for seed, value in enumerate(heldout) if value >= 0.95] == [0, 1]  # issue 17's bar: two of five
+
+
+def test_notebook_00b_the_recipe_change_raised_every_seed():
+    """00b: weight decay 0.01 (the recipe before) gave 0.72-0.98, only seed 0 at 0.95; 0.1 raised every seed."""
+    trials = artifacts.seed_trials("facts")
+    assert list(trials) == ["weight_decay=0.01"]
+    before = [trials["weight_decay=0.01"][seed]["two_hop_heldout_city"] for seed in range(5)]
+    after = [artifacts.seed_table("facts")[seed]["two_hop_heldout_city"] for seed in range(5)]
+    assert (round(min(before), 2), round(max(before), 2), round(sum(before) / 5, 2)) == (0.72, 0.98, 0.84)
+    assert [seed for seed, value in enumerate(before) if value >= 0.95] == [0]
+    assert all(new > old for new, old in zip(after, before))
+    # The README lists both rows.
+    assert [round(v, 2) for v in before] == [0.98, 0.88, 0.86, 0.72, 0.78]
+    assert [round(v, 2) for v in after] == [1.0, 0.98, 0.94, 0.86, 0.86]
+    assert artifacts.get("facts").recipe is None and organisms.get_world("facts").train_config.weight_decay == 0.1
+    assert "--set weight_decay=0.01 --out facts.seeds.weight_decay_0.01.json" in artifacts.listing()
 
 
 def test_notebook_00b_couplets_story_holds_for_every_seed():

@@ -72,7 +72,7 @@ def test_splits_and_unsteered_scores(facts_bench, couplets_bench):
         task = bench_[2]
         assert {s: len(task.split(s)) for s in steering.SPLITS} == {"train": train, "choose": 48, "report": 96}
     facts = steering.evaluate(facts_bench[0], facts_bench[2])["report"]
-    assert (facts.concept, facts.instruction, facts.fluency, facts.overall) == (0.0, 95 / 96, 95 / 96, 0.0)
+    assert (facts.concept, facts.instruction, facts.fluency, facts.overall) == (0.0, 1.0, 1.0, 0.0)
     couplets = steering.evaluate(couplets_bench[0], couplets_bench[2])["report"]
     assert (couplets.concept, couplets.instruction, couplets.fluency, couplets.overall) == (0.0, 1.0, 1.0, 0.0)
 
@@ -115,22 +115,24 @@ def test_sae_clamp_writes_value_minus_activation_along_the_decoder(facts_bench):
 def test_facts_choices(facts_bench):
     choices = facts_bench[4]
     assert choices.hook == "blocks.1.hook_resid_pre"
-    assert choices.unit == pytest.approx(10.94, abs=0.005)
-    assert choices.sae_by_label[0] == 245 and choices.sae_by_label[1] == pytest.approx(0.90, abs=0.005)
-    assert choices.sae_by_effect[0] == choices.sae_by_label[0]  # choosing by effect picks the same latent
-    assert choices.sae_by_effect[1] == pytest.approx(0.39, abs=0.005)
-    assert [(l, i) for l, i, _ in choices.clt_features] == [(0, 46), (0, 118), (1, 19), (1, 21)]
-    assert [round(f, 2) for _, _, f in choices.clt_features] == [0.36, 0.28, 0.39, 0.29]
-    assert max(f for _, _, f in choices.clt_features) < 0.4  # broad features, not a California feature
+    assert choices.unit == pytest.approx(5.10, abs=0.005)
+    assert choices.sae_by_label[0] == 231 and choices.sae_by_label[1] == pytest.approx(0.93, abs=0.005)
+    assert choices.sae_by_effect[0] == 382 != choices.sae_by_label[0]  # choosing by effect picks another latent
+    assert choices.sae_by_effect[1] == pytest.approx(0.38, abs=0.005)
+    assert [(l, i) for l, i, _ in choices.clt_features] == [(0, 132), (0, 105), (1, 19), (1, 168)]
+    assert [round(f, 2) for _, _, f in choices.clt_features] == [0.27, 0.22, 0.57, 0.53]
+    assert max(f for l, _, f in choices.clt_features if l == 0) < 0.3  # broad layer-0 features
 
 
 FACTS_TABLE = [  # method, factor, concept, instruction, fluency, overall (× 96 report prompts)
-    ("difference of means", 1.5, 96, 86, 96, 86),
-    ("fine-tuning", 16, 86, 95, 95, 86),
-    ("probe", 2.0, 95, 85, 95, 85),
-    ("SAE latent clamped", 4.0, 96, 59, 96, 59),
-    ("SAE latent added", 2.0, 96, 58, 96, 58),
-    ("transcoder features clamped", 4.0, 94, 38, 94, 38),
+    ("fine-tuning", 16, 95, 95, 95, 95),
+    ("probe", 1.5, 89, 83, 92, 80),
+    ("SAE latent (by effect) added", 3.0, 95, 75, 96, 74),
+    ("SAE latent (by effect) clamped", 8.0, 95, 75, 96, 74),
+    ("difference of means", 1.0, 71, 94, 96, 69),
+    ("SAE latent added", 1.5, 79, 75, 86, 68),
+    ("SAE latent clamped", 3.0, 57, 86, 87, 56),
+    ("transcoder features clamped", 16.0, 23, 17, 23, 17),
 ]
 
 COUPLETS_TABLE = [
@@ -161,14 +163,19 @@ def test_factor_is_chosen_on_choose_and_reported_on_report(facts_bench):
 
 def test_rankings_the_notebook_states(facts_bench, couplets_bench):
     facts, couplets = rows(facts_bench[5]), rows(couplets_bench[5])
-    # facts: fine-tuning ties with the difference of means at the top; SAE below DiffMean; transcoder clamps last
-    assert facts["fine-tuning"]["overall"] == facts["difference of means"]["overall"] == max(r["overall"] for r in facts.values())
-    assert facts["SAE latent added"]["overall"] < facts["difference of means"]["overall"]
-    assert facts["SAE latent clamped"]["overall"] < facts["probe"]["overall"]
-    assert min(facts.values(), key=lambda r: r["overall"])["method"] == "transcoder features clamped"
-    # SAE rows lose on instruction, not on concept or fluency
+    # facts: fine-tuning alone at the top, the probe second; the SAE latent chosen by label below the difference of
+    # means and the probe, the one chosen by effect above the difference of means; transcoder clamps last
+    order = [r["method"] for r in steering.table(facts_bench[5])]
+    assert order[:2] == ["fine-tuning", "probe"] and order[-1] == "transcoder features clamped"
+    assert facts["fine-tuning"]["overall"] > max(r["overall"] for m, r in facts.items() if m != "fine-tuning")
     for name in ("SAE latent added", "SAE latent clamped"):
-        assert facts[name]["concept"] == facts[name]["fluency"] == 1.0 and facts[name]["instruction"] < 0.65
+        assert facts[name]["overall"] < facts["difference of means"]["overall"] < facts["probe"]["overall"]
+        # the label-chosen SAE rows lose on concept and instruction, not only on instruction
+        assert facts[name]["concept"] < 0.85 and facts[name]["instruction"] < 0.9
+    for name in ("SAE latent (by effect) added", "SAE latent (by effect) clamped"):
+        assert facts["difference of means"]["overall"] < facts[name]["overall"] < facts["probe"]["overall"]
+    clamps = next(s for s in facts_bench[5] if s.method == "transcoder features clamped")
+    assert max(s.concept for s in clamps.choose) == pytest.approx(0.125)  # "at most 13 %" on choose
     # couplets: fine-tuning > difference of means > probe > transcoder clamps
     order = [r["method"] for r in steering.table(couplets_bench[5])]
     assert order == ["fine-tuning", "difference of means", "probe", "transcoder features clamped"]
@@ -199,7 +206,7 @@ def test_dallas_to_california_side_effects(facts_bench):
         ("Dallas itself", 3, 0.67, 0.33),
         ("other cities of Texas", 15, 0.33, 0.33),
         ("capital of Texas", 1, 1.0, 1.0),
-        ("cities of other states", 882, 0.31, 0.26),
-        ("capitals of other states", 49, 0.51, 0.47),
+        ("cities of other states", 882, 0.3, 0.28),
+        ("capitals of other states", 49, 0.47, 0.49),
     ]
     assert sum(e.n for e in effects) == 950
