@@ -67,6 +67,14 @@ def facts_organism():
     return organisms.load("facts")
 
 
+@pytest.fixture(scope="module")
+def smollm2():
+    """SmolLM2-135M on the CPU, loaded once per module (each real-model test file edits it with hooks of its own)."""
+    from workbench import models
+
+    return models.load_model(models.SMOLLM2, device="cpu")
+
+
 NOTEBOOK_SECONDS = "notebook_seconds"
 
 

@@ -14,11 +14,6 @@ FACT_PROMPTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def smollm2():
-    return models.load_model(models.SMOLLM2, device="cpu")
-
-
 def test_smollm2_architecture(smollm2):
     cfg = smollm2.cfg
     assert (cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.n_key_value_heads, cfg.d_mlp, cfg.d_vocab) == (

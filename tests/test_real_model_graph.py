@@ -24,11 +24,6 @@ QUOTED = {
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    return models.load_model(models.SMOLLM2, device="cpu")
-
-
-@pytest.fixture(scope="module")
 def plt():
     return transcoders.load_clt(NAME)
 

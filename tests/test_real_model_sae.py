@@ -8,15 +8,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import activations, artifacts, models, saes
+from workbench import activations, artifacts, saes
 
 NAME = "smollm2_resid24"
 DALLAS = "Dallas is in the state of"
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    return models.load_model(models.SMOLLM2, device="cpu")
 
 
 @pytest.fixture(scope="module")

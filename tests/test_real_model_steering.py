@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import models, saes, steering
+from workbench import saes, steering
 
 # The notebook's task, cell for cell: prompts that tokenize to one length (one batch), a state asked for.
 STATES = ["Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida",
@@ -37,11 +37,6 @@ def texas_task(model):
 def texas_methods(model, task, sae):
     return steering.standard_methods(model, task, sae=sae, vector_factors=(0.125, 0.25, 0.5, 1.0, 2.0),
                                      clamp_factors=(1.0, 4.0, 16.0, 64.0), finetune_steps=(), effect_candidates=8)
-
-
-@pytest.fixture(scope="module")
-def smollm2():
-    return models.load_model(models.SMOLLM2, device="cpu")
 
 
 @pytest.fixture(scope="module")
