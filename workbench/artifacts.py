@@ -703,6 +703,56 @@ def _measure_corpus_sae(recipe: SAERecipe, sae, model=None) -> dict:
     return {**asdict(report), "ce_recovered": report.ce_recovered, "heldout_rows": recipe.heldout_rows}
 
 
+# --- A real model's SAE and text: shipped, or from the hub -----------------------------------------
+
+
+def model_sae(model_name: str, device="auto") -> tuple[str, object]:
+    """``(name, SAE)``: the SAE notebook 08 studies on ``model_name``.
+
+    The one shipped for it if there is one (trained here on the model's own text, e.g. ``smollm2_resid24``),
+    else SAELens's pretrained SAE for it (``saes.PRETRAINED_SAES``), downloaded: offline that raises
+    ``models.ModelUnavailable``. A hub SAE's name is ``release/sae_id``.
+    """
+    from workbench.models import resolve_device
+    from workbench.saes.loading import PRETRAINED_SAES, pretrained_sae
+
+    shipped = [name for name in names("sae") if get(name).recipe.corpus is not None
+               and get(name).recipe.organism == model_name]
+    if shipped:
+        return shipped[0], load(shipped[0]).to(resolve_device(device))
+    if model_name not in PRETRAINED_SAES:
+        raise ValueError(f"no SAE shipped or known for {model_name!r}: pass SAELens's release and SAE id to "
+                         f"saes.pretrained_sae. Known: {', '.join(PRETRAINED_SAES)}")
+    release, sae_id = PRETRAINED_SAES[model_name]
+    return f"{release}/{sae_id}", pretrained_sae(release, sae_id, device)
+
+
+def model_text(model_name: str, model, n_rows: int = 80, row_tokens: int = 128):
+    """Token rows of a real model's own text: the corpus shipped for it (``smollm2_text``), else ``n_rows``
+    rows the model writes now (``activations.generate_rows``: no dataset to download, and on a GPU it
+    takes a minute). Either way the last rows are the ones to hold out (``activations.split_rows``)."""
+    shipped = [name for name in names("corpus") if get(name).recipe.model == model_name]
+    if shipped:
+        return load(shipped[0]).to(model.cfg.device)
+    from workbench.activations.corpus import generate_rows
+
+    return generate_rows(model, n_rows, row_tokens).to(model.cfg.device)
+
+
+def splice_report(name: str, model, sae, rows, batch_rows: int = 8):
+    """SAE ``name`` spliced into ``model`` on held-out ``rows`` (``saes.SpliceReport``).
+
+    A shipped real-model SAE: the report measured on its held-out rows when it shipped (``sae_record``;
+    measuring again costs minutes on a CPU, ``evaluate(name)`` does it). Any other: measured now.
+    """
+    from workbench.saes.evaluation import SpliceReport
+    from workbench.saes.evaluation import splice_report as measure
+
+    if name in ARTIFACTS:
+        return SpliceReport.from_dict(sae_record(name))
+    return measure(model, sae, rows, batch_rows=batch_rows)
+
+
 def _measure_transcoder(model, world, transcoder) -> dict:
     """A transcoder's fidelity as the replacement of ``model`` on held-out text, and the behaviours under it."""
     from workbench.activations.collect import heldout_tokens

@@ -22,3 +22,50 @@ def load_sae(name: str):
     sae = SAE.load_from_disk(str(folder))
     sae.eval()
     return sae
+
+
+# --- SAELens's pretrained SAEs, for hub models ----------------------------------------------------
+
+# The SAE notebook 08 studies on each hub model it names, from SAELens's directory of pretrained SAEs
+# (release, SAE id): the residual stream about four fifths of the way up, as ours on SmolLM2 (block 24
+# of 30), where a fact has reached the last position. Any other pair can be passed to ``pretrained_sae``.
+PRETRAINED_SAES = {
+    "gpt2": ("gpt2-small-res-jb", "blocks.8.hook_resid_pre"),
+    "gemma-2-2b": ("gemma-scope-2b-pt-res-canonical", "layer_20/width_16k/canonical"),
+}
+
+
+def check_pretrained(release: str, sae_id: str) -> None:
+    """Raise ``ValueError`` naming the alternatives when SAELens's directory (shipped with it, no network)
+    has no such release or SAE id: a typo is reported as a typo, not as a failed download."""
+    from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
+
+    directory = get_pretrained_saes_directory()
+    if release not in directory:
+        raise ValueError(f"SAELens has no pretrained release {release!r}; for example: {', '.join(sorted(directory)[:8])}, …")
+    ids = list(directory[release].saes_map)
+    if sae_id not in ids:
+        raise ValueError(f"release {release!r} has no SAE {sae_id!r}; it has {len(ids)}, e.g. {', '.join(ids[:4])}, …")
+
+
+def pretrained_sae(release: str, sae_id: str, device="auto"):
+    """SAELens's ``SAE.from_pretrained(release, sae_id)``: the real download from the hub.
+
+    Offline, or when the hub cannot be reached, raises ``models.ModelUnavailable`` saying so (as
+    ``models.load_model`` does for a hub model).
+    """
+    from sae_lens import SAE
+
+    from workbench import models
+
+    check_pretrained(release, sae_id)
+    why = models.hub_offline()
+    try:
+        sae = SAE.from_pretrained(release, sae_id, device=str(models.resolve_device(device)))
+    except OSError as error:  # huggingface_hub's offline and connection errors are OSErrors
+        why = why or f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    else:
+        sae.eval()
+        return sae
+    raise models.ModelUnavailable(models.OFFLINE_HINT.format(
+        name=f"SAELens's SAE {release}/{sae_id}", why=why, offline=", ".join(models.offline_names())))
