@@ -11,7 +11,7 @@ from workbench import artifacts, organisms
 
 
 # Seeds shipped so far (issue 17: five for every organism; the rest are left to a later session).
-SHIPPED_SEEDS = {"facts": 5, "facts_heldout_states": 2, "couplets": 3, "couplets_control": 2, "couplets_lookback": 2}
+SHIPPED_SEEDS = {"facts": 5, "facts_heldout_states": 5, "couplets": 5, "couplets_control": 5, "couplets_lookback": 5}
 
 
 @pytest.mark.parametrize("name", organisms.names())
@@ -153,20 +153,42 @@ def test_notebook_00b_the_recipe_change_raised_every_seed():
     assert "--set weight_decay=0.01 --out facts.seeds.weight_decay_0.01.json" in artifacts.listing()
 
 
-def test_notebook_00b_couplets_story_holds_for_every_seed():
-    assert [SHIPPED_SEEDS[name] for name in ("couplets", "couplets_control", "couplets_lookback")] == [3, 2, 2]
-    for name in ("couplets", "couplets_control", "couplets_lookback"):
+def test_notebook_00b_couplets_story_holds_for_every_seed_but_one_of_the_lookback_variant():
+    """00b: the planning demo and the control tell their story for all five seeds; the lookback variant's
+    seed 4 does not learn which rhyme to plan (it rhymes, with the wrong word), and its interventions half work."""
+    assert [SHIPPED_SEEDS[name] for name in ("couplets", "couplets_control", "couplets_lookback")] == [5, 5, 5]
+    for name in ("couplets", "couplets_control"):
         assert set(values(name, "rhyme_accuracy")) == {1.0}, name
     assert set(values("couplets", "line_rewrite_success")) == {1.0}
     assert set(values("couplets", "plan_patch_success")) == {0.0}
     assert set(values("couplets_control", "line_rewrite_success")) == {0.0}
-    assert set(values("couplets_lookback", "plan_patch_success")) == {1.0}
+    lookback = artifacts.seed_table("couplets_lookback")
+    assert [seed for seed, row in lookback.items() if row["rhyme_accuracy"] == 1.0] == [0, 1, 2, 3]
+    assert all(lookback[seed]["plan_patch_success"] == 1.0 for seed in range(4))
+    failed = lookback[4]
+    assert (round(failed["rhyme_accuracy"], 2), round(failed["rhyme_accuracy_trained_pairs"], 2)) == (0.03, 0.39)
+    assert failed["rhymes"] == 1.0 and failed["trained_probe_accuracy"] == 1.0
+    assert round(failed["line_rewrite_success"], 2) == round(failed["plan_patch_success"], 2) == 0.48
+
+
+def test_notebook_00b_the_lookback_seed_that_failed_learns_with_twice_the_steps():
+    """00b: seed 4 of the lookback variant, trained 1,600 steps instead of 800, tells the whole story."""
+    trials = artifacts.seed_trials("couplets_lookback")
+    assert list(trials) == ["steps=1600"] and list(trials["steps=1600"]) == [4]
+    assert organisms.get_world("couplets_lookback").train_config.steps == 800
+    row = trials["steps=1600"][4]
+    for metric in ("rhyme_accuracy", "rhyme_accuracy_trained_pairs", "line_rewrite_success", "plan_patch_success"):
+        assert row[metric] == 1.0, metric
+    listed = "seeds couplets_lookback --seeds 4 --set steps=1600 --out couplets_lookback.seeds.steps_1600.json"
+    assert listed in artifacts.listing()
 
 
 def test_notebook_00b_heldout_states_fail_for_every_seed():
-    assert len(values("facts_heldout_states", "two_hop_heldout_state")) == SHIPPED_SEEDS["facts_heldout_states"] == 2
+    assert len(values("facts_heldout_states", "two_hop_heldout_state")) == SHIPPED_SEEDS["facts_heldout_states"] == 5
     assert set(values("facts_heldout_states", "two_hop_heldout_state")) == {0.0}
     assert set(values("facts_heldout_states", "bridge_state_decodable_heldout_state")) == {1.0}
+    heldout_cities = [round(v, 2) for v in values("facts_heldout_states", "two_hop_heldout_city")]
+    assert heldout_cities == [1.0, 1.0, 0.89, 0.71, 0.82]
 
 
 def test_the_untrained_probe_control_is_one_network_for_every_seed():

@@ -827,9 +827,11 @@ def listing() -> str:
             elif record == seed_table_path(a.name):
                 seeds = f"seeds {a.name}"
             else:
-                overrides = json.loads(record.read_text())["overrides"]
-                changes = " ".join(f"{key}={value}" for key, value in overrides.items())
-                seeds = f"seeds {a.name} --set {changes} --out {record.name}"
+                trial = json.loads(record.read_text())
+                changes = " ".join(f"{key}={value}" for key, value in trial["overrides"].items())
+                tried = sorted(int(seed) for seed in trial["rows"])
+                which = "" if tried == list(SEEDS) else f" --seeds {' '.join(map(str, tried))}"
+                seeds = f"seeds {a.name}{which} --set {changes} --out {record.name}"
             rows.append(f"  {record.name:42s} {'':20s}   python -m workbench.artifacts {seeds}")
     header = f"{'name':22s} {'kind':10s} {'organism':20s} {'size':>9s}   reproduce with"
     return "\n".join([header, *rows])
