@@ -67,7 +67,8 @@ def test_a_short_retrain_runs_from_the_recipe():
 def test_the_graph_of_the_dallas_fact(graph):
     pruned = circuits.prune(graph)
     quoted = QUOTED["graph"]
-    assert graph.n_pos == 8 and graph.logit_strings == ["ĠTexas"]
+    assert graph.n_pos == 8 and graph.logit_strings == [" Texas"]  # tokens as text: no "Ġ" for the space
+    assert graph.token_strings[-3:] == [" the", " state", " of"]
     assert round(graph.n_features / (graph.n_layers * (graph.n_pos - 1))) == QUOTED["graph"]["per_layer_position"]
     assert round(float(graph.logit_probabilities[0]), 2) == 0.19
     assert graph.n_features == quoted["features"]

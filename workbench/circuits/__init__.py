@@ -26,7 +26,7 @@ EXPORTS = {
     "graph": [
         "MODEL_FIELDS", "model_summary", "AttributionGraph", "TENSOR_FIELDS", "save_graph", "load_graph",
         "to_circuit_tracer", "from_circuit_tracer", "graph_difference", "Pruned", "prune", "Scores", "scores", "node_influence", "graph_slug",
-        "export_neuronpedia", "influence_by_path_length"
+        "export_neuronpedia", "influence_by_path_length", "token_names"
     ],
     "patching": [
         "PatchingProblem", "patching_problem", "run_logit_diff", "SITES", "baselines", "activation_patching",

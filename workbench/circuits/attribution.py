@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from workbench.circuits.graph import AttributionGraph
+from workbench.circuits.graph import AttributionGraph, token_names
 from workbench.circuits.local_replacement import PromptState, prompt_state
 from workbench.transcoders.model import CrossLayerTranscoder
 
@@ -172,8 +172,8 @@ def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, ma
     return AttributionGraph(
         tokens=state.tokens.clone(), active_features=active, activations=activations,
         logit_tokens=logit_ids, logit_probabilities=logit_probs, adjacency=adjacency,
-        n_layers=L, token_strings=model.tokenizer.convert_ids_to_tokens(state.tokens.tolist()),
-        logit_strings=model.tokenizer.convert_ids_to_tokens(logit_ids.tolist()),
+        n_layers=L, token_strings=token_names(model.tokenizer, state.tokens.tolist()),
+        logit_strings=token_names(model.tokenizer, logit_ids.tolist()),
         model=model_summary(model), name=name,
     )
 

@@ -170,6 +170,12 @@ def to_circuit_tracer(graph: AttributionGraph):
     )
 
 
+def token_names(tokenizer, ids: list[int]) -> list[str]:
+    """Each token as the text it stands for (" Texas"; the vocabulary's entry would be "ĠTexas" in a
+    byte-level tokenizer). An organism's word-level tokens are their own text."""
+    return [tokenizer.decode([int(i)]) for i in ids]
+
+
 def from_circuit_tracer(theirs, tokenizer, name: str | None = None) -> AttributionGraph:
     """circuit-tracer's ``Graph`` as ours, so that ``prune``, ``scores`` and the figures take it.
 
@@ -183,7 +189,7 @@ def from_circuit_tracer(theirs, tokenizer, name: str | None = None) -> Attributi
         activations=theirs.activation_values.cpu()[selected],
         logit_tokens=torch.tensor([int(target.vocab_idx) for target in theirs.logit_targets]),
         logit_probabilities=theirs.logit_probabilities.cpu(), adjacency=theirs.adjacency_matrix.cpu(),
-        n_layers=int(cfg.n_layers), token_strings=tokenizer.convert_ids_to_tokens(theirs.input_tokens.tolist()),
+        n_layers=int(cfg.n_layers), token_strings=token_names(tokenizer, theirs.input_tokens.tolist()),
         logit_strings=[str(target.token_str) for target in theirs.logit_targets],
         model={**{field: int(getattr(cfg, field)) for field in MODEL_FIELDS}, "model_name": str(cfg.model_name),
                "tokenizer_name": str(getattr(cfg, "tokenizer_name", None) or cfg.model_name)},

@@ -1,12 +1,15 @@
 """The SAEs the course ships, in SAELens's own format (``cfg.json`` + safetensors), one folder each.
 
 ``load_sae("facts_resid1")`` is ``SAE.load_from_disk`` on ``workbench/saes/checkpoints/facts_resid1``;
-the artifact registry (``workbench.artifacts``) knows how each was trained.
+the artifact registry (``workbench.artifacts``) knows how each was trained. For a hub model,
+``pretrained_sae(release, sae_id)`` downloads one of SAELens's pretrained SAEs (``PRETRAINED_SAES``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from workbench import hooks
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
@@ -30,7 +33,7 @@ def load_sae(name: str):
 # (release, SAE id): the residual stream about four fifths of the way up, as ours on SmolLM2 (block 24
 # of 30), where a fact has reached the last position. Any other pair can be passed to ``pretrained_sae``.
 PRETRAINED_SAES = {
-    "gpt2": ("gpt2-small-res-jb", "blocks.8.hook_resid_pre"),
+    "gpt2": ("gpt2-small-res-jb", hooks.resid_pre(8)),  # this release names its SAEs by their hook
     "gemma-2-2b": ("gemma-scope-2b-pt-res-canonical", "layer_20/width_16k/canonical"),
 }
 
