@@ -62,6 +62,8 @@ def test_the_figure_draws_every_kept_node_and_edge(setup):
     assert segments(figure, "inhibitory") == int(weights.lt(0).sum())
     assert segments(graph_view.graph_figure(graph, pruned, max_edges=10)) == 10
     assert list(figure.layout.xaxis.ticktext) == [html.escape(t) for t in graph.token_strings]  # "&lt;bos&gt;"
+    assert graph.text == " ".join(graph.token_strings)  # an organism's words, spaced
+    assert html.escape(f"facts_clt: {graph.text} → Austin") in figure.layout.title.text
 
 
 def test_pinning_a_node_fades_all_but_its_neighbourhood(setup):

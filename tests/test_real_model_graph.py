@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench import artifacts, circuits, models, transcoders
+from workbench import artifacts, circuits, models, transcoders, viz
 
 NAME = "smollm2_plt"
 DALLAS = "Dallas is in the state of"
@@ -69,6 +69,9 @@ def test_the_graph_of_the_dallas_fact(graph):
     quoted = QUOTED["graph"]
     assert graph.n_pos == 8 and graph.logit_strings == [" Texas"]  # tokens as text: no "Ġ" for the space
     assert graph.token_strings[-3:] == [" the", " state", " of"]
+    assert graph.text == "<|im_start|>Dallas is in the state of"  # the tokens' own spaces
+    title = viz.graph_figure(graph).layout.title.text
+    assert "smollm2_plt: &lt;|im_start|&gt; Dallas is in the state of → Texas" in title
     assert round(graph.n_features / (graph.n_layers * (graph.n_pos - 1))) == QUOTED["graph"]["per_layer_position"]
     assert round(float(graph.logit_probabilities[0]), 2) == 0.19
     assert graph.n_features == quoted["features"]

@@ -59,6 +59,13 @@ class AttributionGraph:
         return len(self.logit_tokens)
 
     @property
+    def text(self) -> str:
+        """The prompt as text: a real model's tokens carry their own spaces and are joined as they are,
+        an organism's words are joined with spaces."""
+        own_spaces = any(token[:1].isspace() for token in self.token_strings[1:])
+        return ("" if own_spaces else " ").join(self.token_strings)
+
+    @property
     def error_start(self) -> int:
         return self.n_features
 
@@ -162,7 +169,7 @@ def to_circuit_tracer(graph: AttributionGraph):
                         tokenizer_name=graph.model["tokenizer_name"], model_name=graph.model["model_name"],
                         original_architecture="HookedTransformer")
     return Graph(
-        input_string=" ".join(graph.token_strings), input_tokens=graph.tokens,
+        input_string=graph.text, input_tokens=graph.tokens,
         active_features=graph.active_features, adjacency_matrix=graph.adjacency, cfg=cfg,
         selected_features=torch.arange(graph.n_features), activation_values=graph.activations,
         logit_targets=[LogitTarget(s, int(t)) for s, t in zip(graph.logit_strings, graph.logit_tokens)],
@@ -256,8 +263,8 @@ def graph_slug(graph: AttributionGraph, max_length: int = 60) -> str:
     """A name safe in a file name and a URL: the transcoder's name, then the prompt's start."""
     import re
 
-    words = [token for token in graph.token_strings if not re.fullmatch(r"<[^>]*>", token)]  # drop <bos> and kin
-    slug = re.sub(r"[^a-z0-9]+", "-", " ".join([graph.name or "workbench", *words]).lower()).strip("-")
+    text = re.sub(r"<[^>]*>", " ", graph.text)  # drop <bos> and kin
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{graph.name or 'workbench'} {text}".lower()).strip("-")
     return slug[:max_length].rstrip("-")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import math
 import operator
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
@@ -136,6 +137,7 @@ LABEL_SHAPES = ((16, 2, 16), (12, 3, 16), (10, 4, 10))
 GAP = 6  # px between neighbouring boxes
 MAX_PLOT_WIDTH = 740  # px: with margins the figure fits a notebook in JupyterLab at 1280 px, file browser open
 MIN_ROW_HEIGHT = 90  # px per layer, so that edges between rows keep a readable slope
+EMPTY_ROW_HEIGHT = 30  # px for a layer with no node kept (a deep model's graph has runs of them): its name fits
 MIN_COLUMN_WIDTH = 56  # px per token position, so that the prompt reads as a sentence
 MARGIN = dict(l=70, r=20, t=80, b=40)  # title and legend above the plot, token names below
 
@@ -272,7 +274,8 @@ def _place(graph: AttributionGraph, merged: SupernodeGraph, sizes: list[float], 
     row_y, top = {}, 0.0
     for row in row_keys:
         content = max([len(split[cell]) * line_heights[cell] for cell in cells if cell[0] == row], default=0.0)
-        height = max(content + 2 * GAP, MIN_ROW_HEIGHT if row == int(row) else 0.0)
+        least = (MIN_ROW_HEIGHT if content else EMPTY_ROW_HEIGHT) if row == int(row) else 0.0
+        height = max(content + 2 * GAP, least)
         row_y[row], top = top + height / 2, top + height
 
     points, label_points = torch.zeros(len(box), 2, dtype=torch.float64), torch.zeros(len(box), 2, dtype=torch.float64)
@@ -367,7 +370,8 @@ def graph_figure(graph: AttributionGraph, pruned: Pruned | None = None, *,
              for entry, group in enumerate(merged.members)]
     names = [merged.names[e] if kind == "supernode" else graph.logit_strings[group[0] - graph.logit_start]
              if kind == "logit" else None for e, (kind, group) in enumerate(zip(kinds, merged.members))]
-    title = f"{graph.name or 'attribution graph'}: {' '.join(graph.token_strings)} → {graph.logit_strings[0]}" \
+    prompt = re.sub(r"(<[^>]*>)(?=\S)", r"\1 ", graph.text)  # "<bos> Dallas", not one long word "<bos>Dallas"
+    title = f"{graph.name or 'attribution graph'}: {prompt} → {graph.logit_strings[0].strip()}" \
         if title is None else title
     title_width = text_size([title], TITLE_FONT_SIZE)[0] - MARGIN["l"] - MARGIN["r"]
     layout = graph_layout(graph, merged, [KIND_STYLE[kind][2] for kind in kinds], names,
