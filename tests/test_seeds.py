@@ -208,3 +208,11 @@ def test_the_untrained_probe_control_is_one_network_for_every_seed():
     """00b's caveat: the untrained-probe control does not depend on the seed, by construction."""
     for name in ("couplets", "couplets_control", "couplets_lookback"):
         assert len(set(values(name, "untrained_probe_accuracy"))) == 1
+
+
+def test_the_listing_keeps_its_columns_for_the_longest_names():
+    """``artifacts list``: every reproducing command starts in the same column, the longest name included."""
+    lines = artifacts.listing().splitlines()
+    starts = {line.index("python -m") for line in lines[1:]}
+    assert len(starts) == 1 and lines[0].index("reproduce with") == starts.pop()
+    assert any(line.startswith("facts_heldout_states_clt ") for line in lines)

@@ -817,10 +817,11 @@ def _shipped_record(record: Path) -> dict:
 
 
 def listing() -> str:
-    """One line per artifact: name, kind, organism, size on disk, and the command that reproduces it."""
-    rows = []
+    """One line per artifact: name, kind, organism, size on disk, and the command that reproduces it; under
+    an organism or transcoder, its seed tables and the commands that make them."""
+    lines = []  # (first columns, command), or (indented record name, command)
     for a in ARTIFACTS.values():
-        rows.append(f"{a.name:22s} {a.kind:10s} {a.organism:20s} {a.size_bytes / 1e6:6.2f} MB   {a.command}")
+        lines.append(((a.name, a.kind, a.organism, f"{a.size_bytes / 1e6:6.2f} MB"), a.command))
         for record in a.seed_records:
             if a.kind != "organism":
                 seeds = f"seed-transcoder {a.name} --seed {record.stem.rsplit('seed', 1)[1]}"
@@ -832,9 +833,18 @@ def listing() -> str:
                 tried = sorted(int(seed) for seed in trial["rows"])
                 which = "" if tried == list(SEEDS) else f" --seeds {' '.join(map(str, tried))}"
                 seeds = f"seeds {a.name}{which} --set {changes} --out {record.name}"
-            rows.append(f"  {record.name:42s} {'':20s}   python -m workbench.artifacts {seeds}")
-    header = f"{'name':22s} {'kind':10s} {'organism':20s} {'size':>9s}   reproduce with"
-    return "\n".join([header, *rows])
+            lines.append((f"  {record.name}", f"python -m workbench.artifacts {seeds}"))
+    header = ("name", "kind", "organism", f"{'size':>9s}")
+    columns = [line for line, _ in lines if isinstance(line, tuple)] + [header]
+    widths = [max(len(row[i]) for row in columns) for i in range(4)]
+    records = max((len(line) for line, _ in lines if isinstance(line, str)), default=0)
+    widths[2] += max(0, records - (sum(widths) + 3))  # the organism column widens to fit the longest record name
+    width = sum(widths) + 3
+
+    def first(row) -> str:
+        return row if isinstance(row, str) else " ".join(f"{cell:{w}s}" for cell, w in zip(row, widths))
+
+    return "\n".join(f"{first(row):{width}s}   {command}" for row, command in [(header, "reproduce with"), *lines])
 
 
 def _flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
