@@ -748,7 +748,7 @@ def splice_report(name: str, model, sae, rows, batch_rows: int = 8):
     from workbench.saes.evaluation import SpliceReport
     from workbench.saes.evaluation import splice_report as measure
 
-    if name in ARTIFACTS:
+    if name in ARTIFACTS and get(name).recipe.corpus is not None:  # only a real model's SAE ships a record
         return SpliceReport.from_dict(sae_record(name))
     return measure(model, sae, rows, batch_rows=batch_rows)
 
@@ -819,9 +819,12 @@ def _shipped_record(record: Path) -> dict:
 def listing() -> str:
     """One line per artifact: name, kind, organism, size on disk, and the command that reproduces it; under
     an organism or transcoder, its seed tables and the commands that make them."""
-    lines = []  # (first columns, command), or (indented record name, command)
+    name_w = max(len(a.name) for a in ARTIFACTS.values())
+    organism_w = max(len(a.organism) for a in ARTIFACTS.values())
+    lines = [(f"{'name':{name_w}s} {'kind':10s} {'organism':{organism_w}s} {'size':>9s}", "reproduce with")]
     for a in ARTIFACTS.values():
-        lines.append(((a.name, a.kind, a.organism, f"{a.size_bytes / 1e6:6.2f} MB"), a.command))
+        lines.append((f"{a.name:{name_w}s} {a.kind:10s} {a.organism:{organism_w}s} {a.size_bytes / 1e6:6.2f} MB",
+                      a.command))
         for record in a.seed_records:
             if a.kind != "organism":
                 seeds = f"seed-transcoder {a.name} --seed {record.stem.rsplit('seed', 1)[1]}"
@@ -834,17 +837,8 @@ def listing() -> str:
                 which = "" if tried == list(SEEDS) else f" --seeds {' '.join(map(str, tried))}"
                 seeds = f"seeds {a.name}{which} --set {changes} --out {record.name}"
             lines.append((f"  {record.name}", f"python -m workbench.artifacts {seeds}"))
-    header = ("name", "kind", "organism", f"{'size':>9s}")
-    columns = [line for line, _ in lines if isinstance(line, tuple)] + [header]
-    widths = [max(len(row[i]) for row in columns) for i in range(4)]
-    records = max((len(line) for line, _ in lines if isinstance(line, str)), default=0)
-    widths[2] += max(0, records - (sum(widths) + 3))  # the organism column widens to fit the longest record name
-    width = sum(widths) + 3
-
-    def first(row) -> str:
-        return row if isinstance(row, str) else " ".join(f"{cell:{w}s}" for cell, w in zip(row, widths))
-
-    return "\n".join(f"{first(row):{width}s}   {command}" for row, command in [(header, "reproduce with"), *lines])
+    width = max(len(left) for left, _ in lines)  # every command starts in one column
+    return "\n".join(f"{left:{width}s}   {command}" for left, command in lines)
 
 
 def _flatten(metrics: dict, prefix: str = "") -> dict[str, float]:

@@ -172,7 +172,7 @@ def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, ma
     return AttributionGraph(
         tokens=state.tokens.clone(), active_features=active, activations=activations,
         logit_tokens=logit_ids, logit_probabilities=logit_probs, adjacency=adjacency,
-        n_layers=L, token_strings=token_names(model.tokenizer, state.tokens.tolist()),
+        n_layers=L, token_strings=model.to_str_tokens(state.tokens, prepend_bos=False),
         logit_strings=token_names(model.tokenizer, logit_ids.tolist()),
         model=model_summary(model), name=name,
     )

@@ -179,8 +179,10 @@ def to_circuit_tracer(graph: AttributionGraph):
 
 def token_names(tokenizer, ids: list[int]) -> list[str]:
     """Each token as the text it stands for (" Texas"; the vocabulary's entry would be "ĠTexas" in a
-    byte-level tokenizer). An organism's word-level tokens are their own text."""
-    return [tokenizer.decode([int(i)]) for i in ids]
+    byte-level tokenizer), decoded one by one as TransformerLens's ``to_str_tokens`` does (for graphs
+    built from circuit-tracer's, where there is a tokenizer but no model). An organism's words are
+    their own text."""
+    return tokenizer.batch_decode([[int(i)] for i in ids], clean_up_tokenization_spaces=False)
 
 
 def from_circuit_tracer(theirs, tokenizer, name: str | None = None) -> AttributionGraph:
