@@ -238,6 +238,8 @@ def test_the_neuronpedia_export_is_the_pruned_graph(setup, tmp_path):
     assert data["metadata"]["prompt_tokens"] == graph.token_strings
     ids = [node["node_id"] for node in data["nodes"]]
     assert len(set(ids)) == len(ids)
+    errors = [node for node in data["nodes"] if node["feature_type"] == "mlp reconstruction error"]
+    assert errors and all(node["node_id"] == f"{node['layer']}_-1_{node['ctx_idx']}" for node in errors)
     assert all(link["source"] in ids and link["target"] in ids for link in data["links"])
 
     edges = pruned.edge_mask & pruned.node_mask[:, None] & pruned.node_mask[None, :]

@@ -297,10 +297,14 @@ def export_neuronpedia(graph: AttributionGraph, path, tokenizer, *, slug: str | 
     ct_graph = to_circuit_tracer(graph)
     node_mask, edge_mask, cumulative_scores = prune(graph, node_threshold, edge_threshold)
     nodes = create_nodes(ct_graph, node_mask, tokenizer, cumulative_scores)
+    for node in nodes.values():
+        if node.feature_type == "mlp reconstruction error":
+            # The pinned circuit-tracer names error nodes "0_{layer}_{pos}", the id of layer-0 feature {layer} at
+            # {pos} too; later releases use "{layer}_-1_{pos}" (circuit-tracer #102), and so do we.
+            node.node_id = f"{node.layer}_-1_{node.ctx_idx}"
     used_nodes, used_edges = create_used_nodes_and_edges(ct_graph, nodes, edge_mask)
     ids = [node.node_id for node in used_nodes]
     if len(set(ids)) != len(ids):
-        # circuit-tracer names error nodes "0_{layer}_{pos}", which layer-0 feature {layer} at {pos} also gets.
         clashes = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"circuit-tracer's node ids clash ({clashes}): the frontend could not tell these nodes apart")
     model = build_model(ct_graph, used_nodes, used_edges, slug, graph.name or "workbench", node_threshold, tokenizer)
