@@ -125,45 +125,44 @@ def values(name: str, metric: str) -> list[float]:
 
 
 def test_notebook_00b_facts_composition_varies_across_seeds():
-    """Every seed learns the facts, the trained two-hop sentences and the state swap; held-out two-hop varies."""
+    """Every seed learns the facts, the trained two-hop sentences and the state swap; held-out two-hop varies a little."""
     for metric in ("one_hop_city_state", "one_hop_capital", "two_hop_trained"):
         assert set(values("facts", metric)) == {1.0}, metric
-    assert min(values("facts", "state_swap_success")) >= 0.97
+    assert round(min(values("facts", "state_swap_success")), 3) == 0.998
     heldout = values("facts", "two_hop_heldout_city")
     assert len(heldout) == 5
-    assert (round(min(heldout), 2), round(max(heldout), 2)) == (0.86, 1.0)
-    assert round(sum(heldout) / len(heldout), 2) == 0.93
-    assert max(heldout) == artifacts.seed_table("facts")[0]["two_hop_heldout_city"]  # the shipped seed is the best
-    assert [seed for seed, value in enumerate(heldout) if value >= 0.95] == [0, 1]  # issue 17's bar: two of five
+    assert (round(min(heldout), 2), round(max(heldout), 2)) == (0.94, 1.0)
+    assert round(sum(heldout) / len(heldout), 2) == 0.98
+    assert max(heldout) == artifacts.seed_table("facts")[0]["two_hop_heldout_city"]  # the shipped seed is among the best
+    assert [seed for seed, value in enumerate(heldout) if value >= 0.95] == [0, 1, 2, 3]  # issue 17's bar: four of five
+    assert sum(value == 1.0 for value in heldout) == 3
 
 
-def test_notebook_00b_the_recipe_change_raised_every_seed():
-    """00b: weight decay 0.01 (the recipe before) gave 0.72-0.98, only seed 0 at 0.95; 0.1 raised every seed."""
+def test_notebook_00b_the_recipe_changes_raised_every_seed():
+    """00b: weight decay 0.01 (the first recipe) gave 0.72-0.98, only seed 0 at 0.95; 0.1 raised every seed
+    (0.86-1.00, mean 0.93); 0.3 (shipped) raises the lagging seeds again. The README lists the three rows."""
     trials = artifacts.seed_trials("facts")
-    assert list(trials) == ["weight_decay=0.01", "weight_decay=0.3"]
-    before = [trials["weight_decay=0.01"][seed]["two_hop_heldout_city"] for seed in range(5)]
-    after = [artifacts.seed_table("facts")[seed]["two_hop_heldout_city"] for seed in range(5)]
-    assert (round(min(before), 2), round(max(before), 2), round(sum(before) / 5, 2)) == (0.72, 0.98, 0.84)
-    assert [seed for seed, value in enumerate(before) if value >= 0.95] == [0]
-    assert all(new > old for new, old in zip(after, before))
-    # The README lists both rows.
-    assert [round(v, 2) for v in before] == [0.98, 0.88, 0.86, 0.72, 0.78]
-    assert [round(v, 2) for v in after] == [1.0, 0.98, 0.94, 0.86, 0.86]
-    assert artifacts.get("facts").recipe is None and organisms.get_world("facts").train_config.weight_decay == 0.1
-    assert "--set weight_decay=0.01 --out facts.seeds.weight_decay_0.01.json" in artifacts.listing()
-
-
-def test_notebook_00b_weight_decay_point_three_raises_the_lagging_seeds_again():
-    """00b: the trial of weight decay 0.3 (not shipped): 1.00 for seeds 0-2, 0.98 and 0.94 for 3 and 4."""
-    trial = artifacts.seed_trials("facts")["weight_decay=0.3"]
-    heldout = [trial[seed]["two_hop_heldout_city"] for seed in range(5)]
-    assert [round(v, 2) for v in heldout] == [1.0, 1.0, 1.0, 0.98, 0.94]
-    assert round(sum(heldout) / 5, 2) == 0.98 and sum(v >= 0.95 for v in heldout) == 4
+    assert list(trials) == ["weight_decay=0.01", "weight_decay=0.1"]
+    first = [trials["weight_decay=0.01"][seed]["two_hop_heldout_city"] for seed in range(5)]
+    second = [trials["weight_decay=0.1"][seed]["two_hop_heldout_city"] for seed in range(5)]
     shipped = [artifacts.seed_table("facts")[seed]["two_hop_heldout_city"] for seed in range(5)]
-    assert all(new >= old for new, old in zip(heldout, shipped))
-    assert all(row["cpu_seconds"] < 180 for row in trial.values())
-    for metric in ("one_hop_city_state", "one_hop_capital", "two_hop_trained"):
-        assert {row[metric] for row in trial.values()} == {1.0}
+    assert (round(min(first), 2), round(max(first), 2), round(sum(first) / 5, 2)) == (0.72, 0.98, 0.84)
+    assert [seed for seed, value in enumerate(first) if value >= 0.95] == [0]
+    assert (round(min(second), 2), round(max(second), 2), round(sum(second) / 5, 2)) == (0.86, 1.0, 0.93)
+    assert all(new > old for new, old in zip(second, first))
+    assert all(new >= old for new, old in zip(shipped, second)) and round(sum(shipped) / 5, 2) == 0.98
+    assert [round(v, 2) for v in first] == [0.98, 0.88, 0.86, 0.72, 0.78]
+    assert [round(v, 2) for v in second] == [1.0, 0.98, 0.94, 0.86, 0.86]
+    assert [round(v, 2) for v in shipped] == [1.0, 1.0, 1.0, 0.98, 0.94]
+    assert artifacts.get("facts").recipe is None and organisms.get_world("facts").train_config.weight_decay == 0.3
+    for weight_decay in ("0.01", "0.1"):
+        assert f"--set weight_decay={weight_decay} --out facts.seeds.weight_decay_{weight_decay}.json" in artifacts.listing()
+
+
+def test_the_shipped_facts_recipe_trains_in_under_three_cpu_minutes():
+    """00b: weight decay 0.3 costs under 3 CPU-minutes a seed (seeds retrained by the seed command)."""
+    retrained = [row for row in artifacts.seed_table("facts").values() if "cpu_seconds" in row]
+    assert len(retrained) == 4 and all(row["cpu_seconds"] < 180 for row in retrained)
 
 
 def test_notebook_00b_couplets_story_holds_for_every_seed_but_one_of_the_lookback_variant():
@@ -201,7 +200,7 @@ def test_notebook_00b_heldout_states_fail_for_every_seed():
     assert set(values("facts_heldout_states", "two_hop_heldout_state")) == {0.0}
     assert set(values("facts_heldout_states", "bridge_state_decodable_heldout_state")) == {1.0}
     heldout_cities = [round(v, 2) for v in values("facts_heldout_states", "two_hop_heldout_city")]
-    assert heldout_cities == [1.0, 1.0, 0.89, 0.71, 0.82]
+    assert heldout_cities == [1.0, 1.0, 1.0, 1.0, 0.98]
 
 
 def test_the_untrained_probe_control_is_one_network_for_every_seed():
