@@ -107,14 +107,15 @@ def test_notebook_03_statements_on_the_seed_one_transcoder():
 
     record = artifacts.seed_transcoder_record("facts_clt", 1)
     shipped = transcoders.shipped_metadata("facts_clt")
-    assert round(record["fidelity"]["top1_agreement"], 3) == 1.0
-    assert round(record["fidelity"]["kl"], 4) == 0.0021 and round(shipped["fidelity"]["kl"], 4) == 0.0033
+    assert round(record["fidelity"]["top1_agreement_decided"], 3) == 1.0
+    assert (round(record["fidelity"]["top1_agreement"], 3), round(shipped["fidelity"]["top1_agreement"], 3)) == (0.976, 1.0)
+    assert round(record["fidelity"]["kl"], 4) == round(shipped["fidelity"]["kl"], 4) == 0.0002
     for seed_one, seed_zero in zip(record["fidelity"]["l0"], shipped["fidelity"]["l0"]):  # "about the same L0"
         assert abs(seed_one - seed_zero) <= 0.1 * seed_zero
     organism, replaced = record["organism_metrics"]["two_hop_heldout_city"], record["behaviour"]["two_hop_heldout_city"]
-    assert (round(organism, 2), round(replaced, 2), round(organism - replaced, 2)) == (0.98, 0.96, 0.02)
+    assert organism == replaced == 1.0
     seed_zero_organism = organisms.checkpoint_metadata("facts")["metrics"]["two_hop_heldout_city"]
-    assert (round(seed_zero_organism, 2), round(shipped["behaviour"]["two_hop_heldout_city"], 2)) == (1.0, 0.94)
+    assert seed_zero_organism == shipped["behaviour"]["two_hop_heldout_city"] == 1.0
 
 
 # --- What notebook 00b says about the seeds --------------------------------------------------------

@@ -165,7 +165,7 @@ def _registry() -> dict[str, Artifact]:
     artifacts.update({name: Artifact(name, "corpus", recipe.model, recipe) for name, recipe in corpora.items()})
     saes = {
         # TopK, k=8, 512 latents on the residual entering block 1 of the facts organism, where the state
-        # swap of notebook 00 acts. Measured: CE recovered 0.99+, explained variance 0.99.
+        # swap of notebook 00 acts. Measured: CE recovered 0.987, explained variance 0.99.
         "facts_resid1": SAERecipe("facts", dict(hook_name=hooks.resid_pre(1), d_sae=512, k=8)),
         # TopK, k=32, 2048 latents on SmolLM2's residual entering block 24, where the Dallas → Texas fact
         # arrives at the last position (notebook 08), trained on its own text (smollm2_text, the last 40 rows
@@ -173,9 +173,9 @@ def _registry() -> dict[str, Artifact]:
         "smollm2_resid24": SAERecipe("smollm2-135m", dict(hook_name=hooks.resid_pre(24), d_sae=2048, k=32, lr=1e-2,
                                                           training_tokens=100_000), corpus="smollm2_text"),
     }
-    # The facts organisms trained with weight decay 0.1 have sparser MLPs: at the default sparsity
-    # coefficient (5e-4) the CLT kept L0 23 / 12 and the organism's held-out two-hop fell from 1.00 to
-    # 0.86 under replacement; at 2e-4, L0 33 / 16 (as before the recipe change), KL 0.003, two-hop 0.94.
+    # The facts organisms trained with weight decay (0.1, then 0.3) have sparser MLPs: on the 0.1 organism
+    # the default sparsity coefficient (5e-4) kept L0 23 / 12 and held-out two-hop fell from 1.00 to 0.86
+    # under replacement. At 2e-4 the 0.3 organism's CLT keeps L0 35 / 14, KL 0.0002, two-hop 1.00.
     facts_train = dict(sparsity_coefficient=2e-4)
     transcoders = {
         "facts_clt": TranscoderRecipe("facts", cross_layer=True, train=facts_train),
