@@ -42,17 +42,20 @@ def test_shipped_sae_matches_its_recipe(shipped_sae):
 
 def test_shipped_sae_recovers_the_loss(facts_organism, shipped_sae, held_out_tokens):
     report = saes.splice_report(facts_organism[0], shipped_sae, held_out_tokens)
-    assert report.ce_recovered >= 0.9  # the issue's bar; measured 0.998
-    assert report.explained_variance >= 0.95
+    assert report.ce_recovered >= 0.9  # the issue's bar
+    # Notebook 02: CE 0.84 → 0.90 nats against 5.4 zeroed, 98.7% recovered, 99% explained variance.
+    assert (round(report.ce_clean, 2), round(report.ce_sae, 2), round(report.ce_zero, 1)) == (0.84, 0.90, 5.4)
+    assert round(report.ce_recovered, 3) == 0.987 and round(report.explained_variance, 2) == 0.99
     assert report.l0 == pytest.approx(shipped_sae.cfg.k)
     assert report.ce_clean < report.ce_sae < report.ce_zero
 
 
 def test_short_retrain_reaches_the_bar_and_is_deterministic(facts_organism, held_out_tokens):
-    first = artifacts.train("facts_resid1", training_tokens=30_000, progress=False)
-    second = artifacts.train("facts_resid1", training_tokens=30_000, progress=False)
+    """Notebook 02's short run (an eighth of the tokens) recovers 95.6% of the loss, the same on every run."""
+    first = artifacts.train("facts_resid1", training_tokens=50_000, progress=False)
+    second = artifacts.train("facts_resid1", training_tokens=50_000, progress=False)
     assert torch.equal(first.W_dec, second.W_dec)
-    assert saes.splice_report(facts_organism[0], first, held_out_tokens).ce_recovered >= 0.9
+    assert round(saes.splice_report(facts_organism[0], first, held_out_tokens).ce_recovered, 3) == 0.956
 
 
 def test_training_restores_signal_handlers():
@@ -115,11 +118,13 @@ def test_matching_finds_question_features_but_not_one_feature_per_state(facts_or
     """The numbers notebook 02 teaches: sharp features for the question, shared ones for states."""
     _, world = facts_organism
     families = feature_matching.family_summary(matches, world.variable_family)
-    assert matches["asks for a state"].precision >= 0.9
-    assert matches["asks for a capital"].precision >= 0.9
-    assert families["state in play"]["recall"] >= 0.8
+    assert round(matches["asks for a state"].precision, 2) == 0.93
+    assert round(matches["asks for a capital"].precision, 2) == 0.79
+    for question in ("asks for a state", "asks for a capital"):  # "about a third of those positions"
+        assert 0.3 <= matches[question].recall <= 0.36
+    assert round(families["state in play"]["recall"], 2) == 0.86
     # ...but the best feature for a state also fires for other states: most precision is lost.
-    assert families["state in play"]["precision"] <= 0.6
+    assert round(families["state in play"]["precision"], 2) == 0.36
 
 
 # --- dashboards --------------------------------------------------------------------------------------
@@ -153,24 +158,30 @@ def test_texas_dashboard_looks_cleaner_than_its_precision(facts_organism, shippe
 
 
 def test_texas_latents_promote_what_the_notebook_says(facts_organism, shipped_sae, matches):
-    """Notebook 02: the "city in Texas" latent promotes Texas and Austin most (precision 0.13); the "Texas in play"
-    latent is a Texas latent by its dashboard (Austin first, Texas contexts) yet fires at the answer position of seven
-    states (precision 0.37)."""
+    """Notebook 02: the "city in Texas" latent promotes Austin and Texas most (precision 0.13) and fires for the cities
+    of five other states; the "Texas in play" latent promotes Texas first, has Texas contexts and fires where two
+    states are in play, Kentucky taking almost half its firings (precision 0.54)."""
     model, world = facts_organism
     tokens = world.tokenize(world.all_sentences)
     city = saes.feature_dashboard(model, shipped_sae, tokens, matches["city in state: Texas"].feature)
-    assert {word for word, _ in city.promoted[:2]} == {"Texas", "Austin"}
-    assert {"Frankfort", "Springfield"} <= {word for word, _ in city.promoted[:5]}
+    assert [word for word, _ in city.promoted[:2]] == ["Austin", "Texas"]
+    assert {"Springfield", "Helena"} <= {word for word, _ in city.promoted[:5]}
     assert round(matches["city in state: Texas"].precision, 2) == 0.13
+    content = activations.content_mask(tokens, model.tokenizer)
+    variables = world.token_variables(tokens)
+    city_fires = saes.feature_activations(model, shipped_sae, tokens)[content][:, matches["city in state: Texas"].feature] > 0
+    city_states = [s for s in world.states if (variables[f"city in state: {s}"][content] & city_fires).any()]
+    assert len(city_states) == 6 and "Texas" in city_states  # "the cities of five other states"
     in_play = matches["state in play: Texas"]
     dashboard = saes.feature_dashboard(model, shipped_sae, tokens, in_play.feature)
-    assert dashboard.promoted[0][0] == "Austin" and round(in_play.precision, 2) == 0.37
+    assert dashboard.promoted[0][0] == "Texas" and round(in_play.precision, 2) == 0.54
     texas_words = {"Texas", *(c for c in world.cities if world.state_of[c] == "Texas")}
     assert all(texas_words & set(context) for context in dashboard.contexts)
-    content = activations.content_mask(tokens, model.tokenizer)
     fires = saes.feature_activations(model, shipped_sae, tokens)[content][:, in_play.feature] > 0
-    states = [s for s in world.states if (world.token_variables(tokens)[f"state in play: {s}"][content] & fires).any()]
-    assert len(states) == 7 and "Texas" in states  # the notebook says seven
+    states = [s for s in world.states if (variables[f"state in play: {s}"][content] & fires).any()]
+    assert sorted(states) == ["Kentucky", "Texas"]  # the notebook names them
+    kentucky = (variables["state in play: Kentucky"][content] & fires).sum() / fires.sum()
+    assert 0.4 <= float(kentucky) < 0.5  # "almost half of its firings"
 
 
 def test_question_latent_reads_the_capital_prompt(facts_organism, shipped_sae, matches):
@@ -182,9 +193,9 @@ def test_question_latent_reads_the_capital_prompt(facts_organism, shipped_sae, m
 
 
 def test_city_variables_match_worst_and_many_latents_are_dead(facts_organism, shipped_sae, matches, held_out_tokens):
-    """Notebook 02: cities match worst of all families (F1 0.24), and ~42% of latents never fire on held-out text."""
+    """Notebook 02: cities match worst of all families (F1 0.22), and 56% of latents never fire on held-out text."""
     _, world = facts_organism
     families = feature_matching.family_summary(matches, world.variable_family)
-    assert families["city in state"]["f1"] < 0.3
+    assert round(families["city in state"]["f1"], 2) == 0.22
     assert families["city in state"]["f1"] == min(row["f1"] for row in families.values())
-    assert 0.3 <= saes.splice_report(facts_organism[0], shipped_sae, held_out_tokens).dead_fraction <= 0.5
+    assert round(saes.splice_report(facts_organism[0], shipped_sae, held_out_tokens).dead_fraction, 2) == 0.56
