@@ -158,7 +158,7 @@ def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
     _, best_precision, _ = best_node_for(graph, corpus, texas, kept)
     assert 10 <= len(kept) <= 60
     assert best_precision < 0.1
-    assert round(best_precision, 2) == 0.05  # notebook 05 quotes it
+    assert round(best_precision, 2) == 0.04  # notebook 05 quotes it
 
 
 def test_edges_are_exact_through_a_middle_layer(facts_organism):
