@@ -115,24 +115,22 @@ def test_sae_clamp_writes_value_minus_activation_along_the_decoder(facts_bench):
 def test_facts_choices(facts_bench):
     choices = facts_bench[4]
     assert choices.hook == "blocks.1.hook_resid_pre"
-    assert choices.unit == pytest.approx(5.10, abs=0.005)
-    assert choices.sae_by_label[0] == 231 and choices.sae_by_label[1] == pytest.approx(0.93, abs=0.005)
-    assert choices.sae_by_effect[0] == 382 != choices.sae_by_label[0]  # choosing by effect picks another latent
-    assert choices.sae_by_effect[1] == pytest.approx(0.38, abs=0.005)
-    assert [(l, i) for l, i, _ in choices.clt_features] == [(0, 132), (0, 105), (1, 19), (1, 168)]
-    assert [round(f, 2) for _, _, f in choices.clt_features] == [0.27, 0.22, 0.57, 0.53]
-    assert max(f for l, _, f in choices.clt_features if l == 0) < 0.3  # broad layer-0 features
+    assert choices.unit == pytest.approx(5.83, abs=0.005)
+    assert choices.sae_by_label[0] == 422 and choices.sae_by_label[1] == pytest.approx(0.83, abs=0.005)
+    assert choices.sae_by_effect[0] == choices.sae_by_label[0]  # choosing by effect picks the same latent
+    assert choices.sae_by_effect[1] == pytest.approx(0.55, abs=0.005)
+    assert [(l, i) for l, i, _ in choices.clt_features] == [(0, 77), (0, 54), (1, 87), (1, 94)]
+    assert [round(f, 2) for _, _, f in choices.clt_features] == [0.23, 0.20, 0.36, 0.31]
+    assert max(f for _, _, f in choices.clt_features) < 0.4  # broad in both layers: no California feature
 
 
 FACTS_TABLE = [  # method, factor, concept, instruction, fluency, overall (× 96 report prompts)
-    ("fine-tuning", 16, 95, 95, 95, 95),
-    ("probe", 1.5, 89, 83, 92, 80),
-    ("SAE latent (by effect) added", 3.0, 95, 75, 96, 74),
-    ("SAE latent (by effect) clamped", 8.0, 95, 75, 96, 74),
-    ("difference of means", 1.0, 71, 94, 96, 69),
-    ("SAE latent added", 1.5, 79, 75, 86, 68),
-    ("SAE latent clamped", 3.0, 57, 86, 87, 56),
-    ("transcoder features clamped", 16.0, 23, 17, 23, 17),
+    ("difference of means", 1.5, 96, 94, 96, 94),
+    ("SAE latent added", 2.0, 96, 92, 96, 92),
+    ("SAE latent clamped", 4.0, 96, 92, 96, 92),
+    ("fine-tuning", 16, 72, 87, 87, 72),
+    ("probe", 2.0, 59, 79, 90, 48),
+    ("transcoder features clamped", 16.0, 6, 23, 23, 6),
 ]
 
 COUPLETS_TABLE = [
@@ -163,32 +161,56 @@ def test_factor_is_chosen_on_choose_and_reported_on_report(facts_bench):
 
 def test_rankings_the_notebook_states(facts_bench, couplets_bench):
     facts, couplets = rows(facts_bench[5]), rows(couplets_bench[5])
-    # facts: fine-tuning alone at the top, the probe second; the SAE latent chosen by label below the difference of
-    # means and the probe, the one chosen by effect above the difference of means; transcoder clamps last
+    # facts: the difference of means alone at the top, the SAE latent (one latent: no "by effect" rows) next, above
+    # fine-tuning, which is above the probe; transcoder clamps last
     order = [r["method"] for r in steering.table(facts_bench[5])]
-    assert order[:2] == ["fine-tuning", "probe"] and order[-1] == "transcoder features clamped"
-    assert facts["fine-tuning"]["overall"] > max(r["overall"] for m, r in facts.items() if m != "fine-tuning")
+    assert order[0] == "difference of means" and order[-1] == "transcoder features clamped"
+    assert not any("by effect" in m for m in order)
+    assert facts["difference of means"]["overall"] > max(r["overall"] for m, r in facts.items() if m != "difference of means")
     for name in ("SAE latent added", "SAE latent clamped"):
-        assert facts[name]["overall"] < facts["difference of means"]["overall"] < facts["probe"]["overall"]
-        # the label-chosen SAE rows lose on concept and instruction, not only on instruction
-        assert facts[name]["concept"] < 0.85 and facts[name]["instruction"] < 0.9
-    for name in ("SAE latent (by effect) added", "SAE latent (by effect) clamped"):
-        assert facts["difference of means"]["overall"] < facts[name]["overall"] < facts["probe"]["overall"]
+        assert facts["fine-tuning"]["overall"] < facts[name]["overall"] < facts["difference of means"]["overall"]
+        # the SAE latent names California in every answer and keeps the instruction in 92 of 96
+        assert facts[name]["concept"] == 1.0 and round(facts[name]["instruction"] * 96) == 92
+    # AxBench's order among difference of means, SAE latent and probe
+    assert facts["SAE latent added"]["overall"] > facts["probe"]["overall"] > facts["transcoder features clamped"]["overall"]
+    assert facts["fine-tuning"]["overall"] > facts["probe"]["overall"]
     clamps = next(s for s in facts_bench[5] if s.method == "transcoder features clamped")
-    assert max(s.concept for s in clamps.choose) == pytest.approx(0.125)  # "at most 13 %" on choose
-    # couplets: fine-tuning > difference of means > probe > transcoder clamps
+    assert max(s.concept for s in clamps.choose) == pytest.approx(2 / 48)  # "at most 4 %" on choose
+    # couplets: fine-tuning > difference of means > probe > transcoder clamps (top two swapped against facts)
     order = [r["method"] for r in steering.table(couplets_bench[5])]
     assert order == ["fine-tuning", "difference of means", "probe", "transcoder features clamped"]
+    assert couplets["fine-tuning"]["overall"] > couplets["difference of means"]["overall"]
+    assert facts["fine-tuning"]["overall"] < facts["difference of means"]["overall"]
     # past the best factor, couplets steering breaks fluency
     dm = next(s for s in couplets_bench[5] if s.method == "difference of means")
     assert dm.choose[-1].fluency < 0.5 < dm.choose[dm.best_index].fluency
 
 
-def test_facts_steering_breaks_instruction_not_fluency(facts_bench):
-    for sweep in facts_bench[5]:
-        if sweep.method in ("difference of means", "probe"):
-            strongest = sweep.choose[-1]
-            assert strongest.concept == 1.0 and strongest.fluency >= 0.97 and strongest.instruction < 0.5
+def test_what_facts_steering_breaks_and_in_which_order(facts_bench):
+    sweeps = {s.method: s for s in facts_bench[5]}
+
+    def at(method, factor):
+        sweep = sweeps[method]
+        return sweep.choose[sweep.factors.index(factor)]
+
+    # the difference of means breaks the instruction first (factor 3), then fluency too (factor 4)
+    dm3, dm4 = at("difference of means", 3.0), at("difference of means", 4.0)
+    assert dm3.concept == 1.0 and round(dm3.instruction, 2) == 0.44 and dm3.fluency == 1.0
+    assert dm4.concept == 1.0 and round(dm4.fluency, 2) == 0.42
+    # the probe names California in nearly every answer only from factor 3, with the instruction lost; fluency kept
+    probe = sweeps["probe"]
+    assert max(s.concept for s in probe.choose[:probe.factors.index(3.0)]) < 0.6
+    assert round(at("probe", 3.0).concept, 2) == 0.96 and round(at("probe", 3.0).instruction, 2) == 0.33
+    assert round(min(s.fluency for s in probe.choose), 2) == 0.96
+    # the SAE latent breaks fluency first
+    sae4 = at("SAE latent added", 4.0)
+    assert sae4.fluency == 0.0 and round(sae4.instruction, 2) == 0.69
+    for method in ("SAE latent added", "SAE latent clamped"):
+        broken = next(s for s in sweeps[method].choose if s.overall < 0.9 and s.concept == 1.0)
+        assert broken.fluency < broken.instruction
+    # fine-tuning: no answer names California for 8 steps, two thirds after 16 (the sweep's largest budget)
+    assert at("fine-tuning", 8).concept == 0.0 and at("fine-tuning", 16).concept == pytest.approx(2 / 3)
+    assert max(sweeps["fine-tuning"].factors) == 16
 
 
 # ---- side effects -----------------------------------------------------------------------------
@@ -203,10 +225,10 @@ def test_dallas_to_california_side_effects(facts_bench):
                                     ["California", world.capital_of["California"]])
     got = [(e.group, e.n, round(e.changed, 2), round(e.to_concept, 2)) for e in effects]
     assert got == [
-        ("Dallas itself", 3, 0.67, 0.33),
-        ("other cities of Texas", 15, 0.33, 0.33),
+        ("Dallas itself", 3, 1.0, 1.0),
+        ("other cities of Texas", 15, 1.0, 1.0),
         ("capital of Texas", 1, 1.0, 1.0),
-        ("cities of other states", 882, 0.3, 0.28),
-        ("capitals of other states", 49, 0.47, 0.49),
+        ("cities of other states", 882, 0.23, 0.15),
+        ("capitals of other states", 49, 0.24, 0.18),
     ]
     assert sum(e.n for e in effects) == 950
