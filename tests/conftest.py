@@ -76,26 +76,54 @@ def smollm2():
 
 
 NOTEBOOK_SECONDS = "notebook_seconds"
+MODULE_SECONDS: dict[str, float] = {}
+FIRST_NOTEBOOKS = ("08",)  # the longest notebook starts first, so the two workers finish together
 
 
+def _notebook_order(item) -> tuple:
+    """Notebook runs first (the longest of them first), then every other test in collection order."""
+    module = item.nodeid.split("::")[0]
+    if "tests/notebooks/test_" in module:
+        number = module.split("tests/notebooks/test_")[1][:2]
+        return (0, number not in FIRST_NOTEBOOKS)
+    if "test_notebooks.py" in module:
+        return (0, "08_real_model" not in item.nodeid)
+    if "test_browser.py" in module:
+        return (1, 0)
+    return (2, 0)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(config, items):
-    """Run the notebooks first: they are the longest tests, and two workers balance best when long work starts early."""
-    items.sort(key=lambda item: "test_notebooks.py" not in item.nodeid)
+    """Each notebook's module goes to one worker as a whole (its kernel is shared); notebooks run first."""
+    for item in items:
+        if "tests/notebooks/test_" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_notebook_order)
 
 
 def pytest_runtest_logreport(report):
-    """Collect notebook wall times from the reports (which xdist workers send back to the controller)."""
+    """Collect notebook and module wall times from the reports (which xdist workers send back to the controller)."""
+    module = report.nodeid.split("::")[0]
+    MODULE_SECONDS[module] = MODULE_SECONDS.get(module, 0.0) + report.duration
     if report.when == "call":
         for name, value in report.user_properties:
             if name == NOTEBOOK_SECONDS:
-                browser = "browser: " if "test_browser" in report.nodeid else ""
-                NOTEBOOK_TIMES[browser + report.nodeid.split("[")[-1].rstrip("]")] = value
+                if "[" in report.nodeid:  # test_browser.py and test_notebooks.py: one test per notebook
+                    browser = "browser: " if "test_browser" in report.nodeid else ""
+                    NOTEBOOK_TIMES[browser + report.nodeid.split("[")[-1].split("]")[0]] = value
+                else:
+                    NOTEBOOK_TIMES[module.split("tests/notebooks/test_")[-1].removesuffix(".py")] = value
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not NOTEBOOK_TIMES:
-        return
-    terminalreporter.section("notebook wall times")
-    for name, seconds in sorted(NOTEBOOK_TIMES.items()):
-        terminalreporter.write_line(f"{seconds:8.1f} s  {name}")
-    terminalreporter.write_line(f"{sum(NOTEBOOK_TIMES.values()):8.1f} s  total")
+    if NOTEBOOK_TIMES:
+        terminalreporter.section("notebook wall times")
+        for name, seconds in sorted(NOTEBOOK_TIMES.items()):
+            terminalreporter.write_line(f"{seconds:8.1f} s  {name}")
+        terminalreporter.write_line(f"{sum(NOTEBOOK_TIMES.values()):8.1f} s  total")
+    if MODULE_SECONDS:
+        terminalreporter.section("test module wall times (setup, call and teardown; notebook runs included)")
+        for module, seconds in sorted(MODULE_SECONDS.items(), key=lambda item: -item[1])[:15]:
+            terminalreporter.write_line(f"{seconds:8.1f} s  {module}")
+        terminalreporter.write_line(f"{sum(MODULE_SECONDS.values()):8.1f} s  total over {len(MODULE_SECONDS)} modules")

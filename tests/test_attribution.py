@@ -144,23 +144,6 @@ def test_cross_layer_features_shorten_paths():
     assert [round(float(share[kind][2]), 2) for kind in ("clt", "plt")] == [0.09, 0.14]  # "about 9% … about 14%"
 
 
-def test_no_kept_feature_of_the_dallas_graph_is_a_texas_feature():
-    """Notebook 04: Texas is carried by a combination of broad features, not by one."""
-    from workbench.transcoders.features import best_node_for, feature_corpus
-
-    model, world = organisms.load("facts")
-    clt = load_clt("facts_clt")
-    graph = attribute(model, clt, world.two_hop_prompt("Dallas"))
-    pruned = graphs.prune(graph)
-    corpus = feature_corpus(model, clt, world)
-    texas = world.token_variables(corpus.tokens)["state in play: Texas"]
-    kept = pruned.node_mask[: graph.n_features].nonzero().squeeze(1).tolist()
-    _, best_precision, _ = best_node_for(graph, corpus, texas, kept)
-    assert 10 <= len(kept) <= 60
-    assert best_precision < 0.1
-    assert round(best_precision, 2) == 0.04  # notebook 05 quotes it
-
-
 def test_edges_are_exact_through_a_middle_layer(facts_organism):
     """With three layers, reading vectors pass attention 1 densely (not one-hot): that path is exact too."""
     from workbench.transcoders.model import CLTConfig, CrossLayerTranscoder
@@ -177,12 +160,3 @@ def test_edges_are_exact_through_a_middle_layer(facts_organism):
     predicted = graph.adjacency[graph.target_nodes()][:, : graph.logit_start]
     measured = ablation_effects(model, clt, state, graph)
     assert (measured - predicted).abs().max() <= 1e-4 * predicted.abs().max()
-
-
-def test_the_dallas_graph_scores_that_notebooks_04_and_08_quote(facts_organism):
-    """Notebook 04 prints the Dallas graph's scores (replacement 0.906, completeness 0.969); notebook 08 compares
-    SmolLM2's graph (0.51, 0.87) with it: "completeness near 0.97", higher on both."""
-    model, world = facts_organism
-    graph = attribute(model, load_clt("facts_clt"), world.two_hop_prompt("Dallas"))
-    scores = graphs.scores(graph)
-    assert (round(scores.replacement, 3), round(scores.completeness, 3)) == (0.906, 0.969)

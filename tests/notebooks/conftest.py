@@ -1,0 +1,24 @@
+"""Each module here reads one notebook's own run: the notebook runs once, its kernel stays up for the tests.
+
+A module names its notebook (``NOTEBOOK``) and the claims its prose makes (``CLAIMS``, see
+``tests.claims``), imports the shared tests from ``tests.notebooks.common`` and reads the run's values
+with ``run.value("expression")``. The whole module goes to one xdist worker (its own ``xdist_group``),
+so the notebook runs once per suite.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REPO
+from tests.notebook_client import KernelRun
+
+CELL_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="module")
+def run(request):
+    """The module's notebook, executed top to bottom in a fresh kernel; the kernel ends with the module."""
+    kernel_run = KernelRun(REPO / "notebooks" / request.module.NOTEBOOK, CELL_TIMEOUT_S)
+    yield kernel_run
+    kernel_run.close()
