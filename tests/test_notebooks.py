@@ -24,7 +24,6 @@ NOT_YET_READ = [
     "01_superposition",
     "02_sparse_autoencoders",
     "03_clt_replacement",
-    "06_rhyme_planning_case_study",
     "08_real_model",
 ]
 
