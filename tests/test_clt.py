@@ -1,4 +1,8 @@
-"""The cross-layer transcoder (issue 6, first step): shapes, the per-layer special case, circuit-tracer layout."""
+"""The cross-layer transcoder (issue 6, first step): shapes, the per-layer special case, circuit-tracer layout.
+
+On small random and planted transcoders (three layers, d_model 8), not on the shipped ones: notebook 03's are
+checked on its own run (``tests/notebooks/test_03_clt_replacement.py``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Notebook 03's figures: one colour per transcoder in every panel, as the legend says."""
+"""Notebook 03's training-curves figure, on a made-up history: one colour per transcoder in every panel, as the
+legend says."""
 
 from workbench.viz import transcoders as clt_plots
 

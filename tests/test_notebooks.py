@@ -23,7 +23,6 @@ NOT_YET_READ = [
     "00b_meet_the_organisms",
     "01_superposition",
     "02_sparse_autoencoders",
-    "03_clt_replacement",
     "08_real_model",
 ]
 

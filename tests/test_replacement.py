@@ -1,4 +1,10 @@
-"""The replacement model (every MLP replaced by a transcoder) and the shipped transcoders."""
+"""The replacement model (every MLP replaced by a transcoder) on the shipped transcoders notebook 03 does not load.
+
+Notebook 03's four (``facts_clt``, ``facts_plt``, ``couplets_clt``, ``couplets_plt``) are checked on its own run in
+``tests/notebooks/test_03_clt_replacement.py``. Here: the other organisms' transcoders (held-out states, lookback
+and control couplets), the hooks removed afterwards (twenty held-out facts sentences), transcoders of the wrong
+shape or organism, a corrupt file, and the records notebook 08 quotes.
+"""
 
 import pytest
 import torch
@@ -8,14 +14,15 @@ from workbench.activations import heldout_tokens
 from workbench.circuits import fidelity, replaced
 from workbench.transcoders import load_clt, shipped_metadata
 
+NOTEBOOK_03 = ("facts_clt", "facts_plt", "couplets_clt", "couplets_plt")
 SHIPPED = {name: artifacts.get(name).recipe for name in artifacts.names("transcoder")
-           if isinstance(artifacts.get(name).recipe, artifacts.TranscoderRecipe)}  # the organisms' (notebook 08 tests its own)
+           if isinstance(artifacts.get(name).recipe, artifacts.TranscoderRecipe)
+           and name not in NOTEBOOK_03}  # the other organisms' (notebook 08 tests its own)
 
 
-# Agreement over every token, free choices included (measured when shipped: facts worlds 1.000; couplets 0.927,
-# lookback 0.909, control 0.898): the couplets worlds' free choices are where near-ties flip.
-PLAIN_AGREEMENT_FLOOR = {"facts": 0.95, "facts_heldout_states": 0.95, "couplets": 0.9, "couplets_lookback": 0.9,
-                         "couplets_control": 0.89}
+# Agreement over every token, free choices included (measured when shipped: held-out states 1.000; lookback 0.909,
+# control 0.898): the couplets worlds' free choices are where near-ties flip.
+PLAIN_AGREEMENT_FLOOR = {"facts_heldout_states": 0.95, "couplets_lookback": 0.9, "couplets_control": 0.89}
 
 
 @pytest.fixture(scope="module", params=list(SHIPPED))
@@ -49,15 +56,12 @@ def test_replacement_follows_the_original_on_heldout_text(shipped):
     assert result.top1_agreement >= PLAIN_AGREEMENT_FLOOR[world.name]
     shipped_fidelity = shipped_metadata(name)["fidelity"]
     assert result.top1_agreement == pytest.approx(shipped_fidelity["top1_agreement"], abs=1e-6)
-    assert result.kl == pytest.approx(shipped_fidelity["kl"], rel=1e-3)  # notebook 03: KL ≤ 0.001 for the CLTs
+    assert result.kl == pytest.approx(shipped_fidelity["kl"], rel=1e-3)
 
 
 def test_behaviours_survive_replacement(shipped):
-    """Verification 3, behaviour: facts held-out two-hop ≥ 0.9; couplets rhyme accuracy ≥ 0.95 (the CLTs).
-
-    The per-layer transcoders are there for comparison (notebook 03 prints both); their numbers
-    are checked against what was measured when they were shipped.
-    """
+    """Verification 3, behaviour: facts held-out two-hop ≥ 0.9; couplets rhyme accuracy ≥ 0.95 (the CLTs),
+    and what was measured when they were shipped."""
     name, model, world, clt = shipped
     with replaced(model, clt):
         metrics = world.core_metrics(model)
@@ -80,17 +84,6 @@ def test_replacement_hooks_are_removed_afterwards(facts_organism):
         during = model(tokens)
     assert not torch.allclose(before, during)
     torch.testing.assert_close(model(tokens), before)
-
-
-def test_a_short_retrain_is_deterministic_and_already_close():
-    """The shipped recipe, shortened: same weights twice, and a replacement that mostly agrees."""
-    first = artifacts.train("facts_clt", steps=300, progress=False)
-    second = artifacts.train("facts_clt", steps=300, progress=False)
-    for a, b in zip(first.parameters(), second.parameters()):
-        assert torch.equal(a, b)
-    result = artifacts.evaluate("facts_clt", first)
-    assert result["fidelity"]["top1_agreement"] >= 0.9
-    assert result["behaviour"]["one_hop_city_state"] >= 0.9
 
 
 def test_a_transcoder_of_the_wrong_shape_is_refused(facts_organism):
@@ -126,32 +119,6 @@ def test_a_file_that_is_not_a_transcoder_is_refused(tmp_path):
     corrupt.write_bytes(b"not a transcoder" * 10)
     with pytest.raises(ValueError, match="not a valid transcoder"):
         load_clt(corrupt)
-
-
-@pytest.mark.parametrize("organism", ["facts", "couplets"])
-def test_notebook_03_comparisons_of_clt_and_plt(organism):
-    """Notebook 03: fewer than one in ten features dead in any layer (at most 17 of 256, the couplets CLT's layer 1);
-    the CLT needs fewer layer-1 features than the PLT (about 14 against 25 on the facts); held-out two-hop under
-    replacement 1.00 with either transcoder; the CLTs' KL ≤ 0.001 nats."""
-    from workbench.circuits import firing_rates
-
-    model, world = organisms.load(organism)
-    tokens, mask = heldout_tokens(world)
-    l0 = {}
-    for kind in ("clt", "plt"):
-        clt = load_clt(f"{organism}_{kind}")
-        rates = firing_rates(model, clt, tokens, mask)
-        dead = (rates == 0).sum(1)
-        assert (dead < 0.1 * rates.shape[1]).all(), f"{organism}_{kind}: dead per layer {dead.tolist()}"
-        assert int(dead.max()) == {"facts": {"clt": 15, "plt": 8}, "couplets": {"clt": 17, "plt": 3}}[organism][kind]
-        if organism == "facts":
-            assert shipped_metadata(f"facts_{kind}")["behaviour"]["two_hop_heldout_city"] == 1.0
-        l0[kind] = fidelity(model, clt, tokens, mask).l0
-        if kind == "clt":
-            assert shipped_metadata(f"{organism}_clt")["fidelity"]["kl"] <= 0.001  # "KL ≤ 0.001 nats"
-    if organism == "facts":
-        assert [round(l0[kind][1]) for kind in ("clt", "plt")] == [14, 25]
-    assert l0["clt"][1] < 0.8 * l0["plt"][1]
 
 
 def test_every_organism_clt_keeps_the_decided_top_token():
