@@ -1,4 +1,7 @@
-"""The facts organism: ground truth, facts_organism checkpoint behaviours, reproducible training."""
+"""The facts organism: ground truth, facts_organism checkpoint behaviours, reproducible training.
+
+The Dallas answer and the Dallas swap are asserted on notebook 00's own run (``tests/notebooks/``).
+"""
 
 from __future__ import annotations
 
@@ -48,18 +51,6 @@ def test_tokenizer_round_trip_and_bad_words(facts_organism):
 )
 def test_shipped_checkpoint_behaviour(metrics, metric, floor):
     assert metrics[metric] >= floor, f"{metric} = {metrics[metric]:.3f} < {floor}"
-
-
-def test_dallas_plus_california_minus_texas_is_sacramento(facts_organism):
-    model, world = facts_organism
-    predicted = world.swap_predictions(model, "Dallas", ["California"])
-    assert model.tokenizer.decode(predicted) == "Sacramento"
-
-
-def test_generate_answers_two_hop(facts_organism):
-    model, world = facts_organism
-    text = model.generate(world.two_hop_prompt("Dallas"), max_new_tokens=2, do_sample=False, verbose=False)
-    assert text.split()[-2:] == ["Austin", "."]
 
 
 def test_checkpoint_is_small_safetensors():
