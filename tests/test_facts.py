@@ -1,4 +1,9 @@
-"""The facts organism: ground truth, facts_organism checkpoint behaviours, reproducible training."""
+"""The facts world's ground truth, the tokenizer on other prompts and bad input, the checkpoint file, a short retrain.
+
+The shipped organisms' behaviours (facts and facts_heldout_states), the Dallas swap and the Dallas answer are
+asserted on notebooks 00 and 00b's own runs (``tests/notebooks/``); here: San_Antonio's prompt, a misspelt
+city, and a model retrained for a sixth of the recipe.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,6 @@ from workbench import organisms
 from workbench.organisms.facts import FactsWorld
 from workbench.organisms.tokenizer import UnknownWordError
 from workbench.organisms.training import TrainConfig
-
-
-@pytest.fixture(scope="module")
-def metrics(facts_organism):
-    model, world = facts_organism
-    return world.evaluate(model)
 
 
 def test_ground_truth():
@@ -36,32 +35,6 @@ def test_tokenizer_round_trip_and_bad_words(facts_organism):
         model.to_tokens("The capital of the state containing Dalas is")
 
 
-@pytest.mark.parametrize(
-    "metric, floor",
-    [
-        ("two_hop_heldout_city", 0.95),
-        ("two_hop_trained", 0.99),
-        ("one_hop_city_state", 0.99),
-        ("one_hop_capital", 0.99),
-        ("state_swap_success", 0.95),
-    ],
-)
-def test_shipped_checkpoint_behaviour(metrics, metric, floor):
-    assert metrics[metric] >= floor, f"{metric} = {metrics[metric]:.3f} < {floor}"
-
-
-def test_dallas_plus_california_minus_texas_is_sacramento(facts_organism):
-    model, world = facts_organism
-    predicted = world.swap_predictions(model, "Dallas", ["California"])
-    assert model.tokenizer.decode(predicted) == "Sacramento"
-
-
-def test_generate_answers_two_hop(facts_organism):
-    model, world = facts_organism
-    text = model.generate(world.two_hop_prompt("Dallas"), max_new_tokens=2, do_sample=False, verbose=False)
-    assert text.split()[-2:] == ["Austin", "."]
-
-
 def test_checkpoint_is_small_safetensors():
     path = organisms.checkpoint_path("facts")
     assert path.suffix == ".safetensors" and path.stat().st_size < 5 * 2**20
@@ -74,12 +47,3 @@ def test_short_retrain_passes_floor():
     assert metrics["one_hop_city_state"] >= 0.99 and metrics["one_hop_capital"] >= 0.99
     assert metrics["two_hop_trained"] >= 0.99
     assert metrics["two_hop_heldout_city"] >= 0.8  # 0.88 measured; the full recipe reaches 0.98
-
-
-def test_whole_states_held_out_fail_though_the_bridge_is_decodable():
-    """The lesson of ``facts_heldout_states``: composition does not reach unseen two-hop states."""
-    metrics = organisms.evaluate("facts_heldout_states")
-    assert metrics["one_hop_city_state"] >= 0.99 and metrics["one_hop_capital"] >= 0.99
-    assert metrics["two_hop_heldout_city"] >= 0.95
-    assert metrics["two_hop_heldout_state"] <= 0.1
-    assert metrics["bridge_state_decodable_heldout_state"] >= 0.9

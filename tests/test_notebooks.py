@@ -19,9 +19,6 @@ from tests.notebooks.common import output_problems
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
 NOT_YET_READ = [
-    "00_start_here",
-    "00b_meet_the_organisms",
-    "01_superposition",
     "02_sparse_autoencoders",
     "08_real_model",
 ]

@@ -1,4 +1,8 @@
-"""The training recipe shared by every organism is reproducible, and its configs refuse bad values."""
+"""The training recipe shared by every organism is reproducible, and its configs refuse bad values.
+
+Short training runs, checkpoint files, corrupt checkpoints and bad configs; nothing here is what a notebook
+computes (notebook 00b's shipped training curve is checked on its run, ``tests/notebooks/``).
+"""
 
 from __future__ import annotations
 
@@ -53,17 +57,14 @@ def test_a_corrupt_checkpoint_is_named_as_such(tmp_path):
 
 
 def test_the_training_curve_starts_before_the_learning():
-    """Notebook 00b draws the shipped facts curve: it used to start after the model had learnt it all."""
+    """A short run records the early evaluations (the shipped facts curve that notebook 00b draws is checked on
+    its run)."""
     from workbench.organisms.training import EARLY_EVALS
 
     history = []
     organisms.train("facts", train_config=TrainConfig(steps=5, batch_size=16, eval_every=5), progress=False,
                     history=history)
     assert [row["step"] for row in history] == [step for step in EARLY_EVALS if step < 5] + [5]
-    shipped = organisms.checkpoint_metadata("facts")["history"]
-    first, last = shipped[0], shipped[-1]
-    assert first["step"] == EARLY_EVALS[0] and first["loss"] > 5 * last["loss"]
-    assert first["two_hop_heldout"] == 0 and last["two_hop_heldout"] > 0.9
 
 
 def test_models_carry_their_organism_name():
