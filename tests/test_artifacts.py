@@ -66,7 +66,7 @@ def test_cli_rebuilds_the_lookback_from_the_checkpoint_config():
 
 def test_the_sae_evaluates_to_its_loss_recovered():
     metrics = artifacts.evaluate("facts_resid1")
-    assert round(metrics["ce_recovered"], 3) == 0.987 and metrics["explained_variance"] >= 0.95  # notebook 02
+    assert metrics["ce_recovered"] >= 0.9 and metrics["explained_variance"] >= 0.95  # the bar; notebook 02 reads its own run
 
 
 # Absolute paths of the machine that trained something: POSIX home, temp and work folders, Windows drives.
