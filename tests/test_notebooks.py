@@ -19,8 +19,7 @@ from tests.notebooks.common import output_problems
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
 NOT_YET_READ = ["00_start_here", "00b_meet_the_organisms", "01_superposition", "02_sparse_autoencoders",
-                "03_clt_replacement", "05_multihop_case_study", "06_rhyme_planning_case_study", "07_steering",
-                "08_real_model"]
+                "03_clt_replacement", "05_multihop_case_study", "06_rhyme_planning_case_study", "07_steering"]
 
 
 def module_of(notebook: Path) -> Path:
