@@ -19,7 +19,6 @@ from tests.notebooks.common import output_problems
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 600
 NOT_YET_READ = [
-    "08_real_model",
 ]
 
 

@@ -1,4 +1,9 @@
-"""The one loader (``workbench.models``): the real model matches transformers, and the hub path fails clearly offline."""
+"""The one loader (``workbench.models``): the real model matches transformers, and the hub path fails clearly offline.
+
+Notebook 08's own values (SmolLM2's shape, facts, lens, patching and AtP) are read from its run in
+``tests/notebooks/test_08_real_model.py``; here the loader is checked against transformers on the notebook's fact
+prompts, on the organisms and on hub names, and patching refuses prompts of unequal length (Sacramento).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,6 @@ FACT_PROMPTS = {
 }
 
 
-def test_smollm2_architecture(smollm2):
-    cfg = smollm2.cfg
-    assert (cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.n_key_value_heads, cfg.d_mlp, cfg.d_vocab) == (
-        30, 576, 9, 3, 1536, 49152)
-    assert cfg.normalization_type == "RMS" and cfg.gated_mlp and cfg.positional_embedding_type == "rotary"
-
-
 @torch.no_grad()
 def test_smollm2_matches_transformers(smollm2):
     """The HookedTransformer gives transformers' own GGUF model's next-token distribution (README: < 1e-5)."""
@@ -32,16 +30,6 @@ def test_smollm2_matches_transformers(smollm2):
         theirs = llama(tokens).logits[0].softmax(-1)
         worst = max(worst, (ours - theirs).abs().max().item())
     assert worst < 1e-5, worst
-
-
-@torch.no_grad()
-def test_smollm2_knows_one_hop_facts(smollm2):
-    """The facts the README and notebook 08 quote (rounded to two decimals)."""
-    quoted = {" Texas": 0.19, " Austin": 0.46, " Paris": 0.43}
-    for prompt, answer in FACT_PROMPTS.items():
-        probs = smollm2(smollm2.to_tokens(prompt))[0, -1].softmax(-1)
-        assert round(probs[smollm2.to_single_token(answer)].item(), 2) == quoted[answer]
-        assert probs.argmax().item() == smollm2.to_single_token(answer)
 
 
 def test_organisms_load_through_the_same_loader():
@@ -86,77 +74,12 @@ def test_auto_device_is_cuda_then_mps_then_cpu():
     assert models.resolve_device("cpu") == torch.device("cpu")
 
 
-# --- every number notebook 08 states -----------------------------------------------------------------
-
-DALLAS = "Dallas is in the state of"
-
-
-@pytest.fixture(scope="module")
-def patching(smollm2):
-    from workbench import circuits
-
-    problem = circuits.patching_problem(smollm2, DALLAS, "Los Angeles is in the state of", " Texas", " California")
-    return {
-        "problem": problem,
-        "baselines": circuits.baselines(smollm2, problem),
-        "resid": circuits.activation_patching(smollm2, problem, "resid_pre"),
-        "heads": circuits.activation_patching(smollm2, problem, "attn_z"),
-        "resid_atp": circuits.attribution_patching(smollm2, problem, "resid_pre"),
-        "heads_atp": circuits.attribution_patching(smollm2, problem, "attn_z"),
-    }
-
-
-def test_notebook_logit_lens(smollm2):
-    from workbench import activations, hooks
-
-    _, cache = smollm2.run_with_cache(DALLAS, names_filter=lambda name: name in hooks.lens_points(30))
-    texas = activations.logit_lens(smollm2, cache)[:, -1, smollm2.to_single_token(" Texas")].exp()
-    assert [round(texas[1 + layer].item(), 2) for layer in (27, 28, 29)] == [0.0, 0.0, 0.19]
+# --- patching on inputs notebook 08 does not use -------------------------------------------------------
 
 
 def test_patching_problem_needs_equal_lengths(smollm2):
     from workbench import circuits
 
     with pytest.raises(ValueError, match="same number of tokens"):
-        circuits.patching_problem(smollm2, DALLAS, "Sacramento is in the state of", " Texas", " California")
-
-
-def test_notebook_patching_baselines_and_handoff(patching):
-    clean, corrupt = patching["baselines"]
-    assert (round(clean, 2), round(corrupt, 2)) == (2.46, -2.99)
-    resid = patching["resid"]
-    assert resid.shape == (30, 8)
-    assert resid[:24, 2].min() < 0.5 <= resid[2:24, 2].min()  # the city token carries it to layer 23 ...
-    assert round(resid[2:24, 2].min().item(), 2) == 0.76
-    assert resid[24:, 2].max() < 0.1  # ... and no longer from layer 24
-    assert resid[:24, -1].max() < 0.1 and round(resid[24, -1].item(), 2) == 0.87  # the last position from layer 24
-
-
-def test_patching_at_the_clean_run_restores_everything(smollm2):
-    """Patching every position of a residual layer restores exactly the clean metric (a check of the machinery)."""
-    from workbench import circuits, hooks
-
-    problem = circuits.patching_problem(smollm2, DALLAS, "Los Angeles is in the state of", " Texas", " California")
-    _, cache = smollm2.run_with_cache(problem.clean, names_filter=hooks.resid_pre(5))
-    clean, _ = circuits.baselines(smollm2, problem)
-    patched = circuits.run_logit_diff(smollm2, problem, problem.corrupt,
-                                      [(hooks.resid_pre(5), lambda value, hook: cache[hook.name])])
-    assert abs(patched.item() - clean) < 1e-4
-
-
-def test_notebook_atp_correlations_and_its_worst_site(patching):
-    from workbench import circuits
-
-    assert round(circuits.correlation(patching["resid"], patching["resid_atp"]), 2) == 0.93
-    assert round(circuits.correlation(patching["heads"], patching["heads_atp"]), 2) == 0.93
-    gap = patching["resid_atp"] - patching["resid"]
-    assert (gap[2:24, 2] < -0.25).all() and (gap[2:24, 2] > -0.65).all()  # AtP undershoots on the city token
-    worst = gap.abs().flatten().argmax().item()
-    assert divmod(worst, 8) == (11, 2)
-    assert (round(patching["resid"][11, 2].item(), 2), round(patching["resid_atp"][11, 2].item(), 2)) == (0.97, 0.35)
-
-
-def test_notebook_top_heads(patching):
-    top = patching["heads"].flatten().topk(3)
-    assert [divmod(i, 9) for i in top.indices.tolist()] == [(23, 4), (23, 1), (29, 1)]
-    assert [round(v, 2) for v in top.values.tolist()] == [0.7, 0.23, 0.21]
+        circuits.patching_problem(smollm2, "Dallas is in the state of", "Sacramento is in the state of", " Texas",
+                                  " California")

@@ -1,6 +1,8 @@
-"""SmolLM2's SAE (notebook 08, the twin of notebook 02): the shipped recipe, its held-out record, its dashboards.
+"""SmolLM2's SAE (``smollm2_resid24``): the shipped recipe, its record remeasured, short retrains.
 
-Every number the notebook's SAE section states is recomputed here the notebook's way, rounded as quoted.
+Notebook 08's SAE section (its corpus, the record it prints, the latents at the Dallas prompt and their dashboards)
+is read from its run in ``tests/notebooks/test_08_real_model.py``. Here: ``evaluate`` on the held-out rows gives the
+shipped record, and the recipe's runner retrains at block 1 on a few rows.
 """
 
 from __future__ import annotations
@@ -11,28 +13,11 @@ import torch
 from workbench import activations, artifacts, saes
 
 NAME = "smollm2_resid24"
-DALLAS = "Dallas is in the state of"
 
 
 @pytest.fixture(scope="module")
 def sae():
     return saes.load_sae(NAME)
-
-
-@pytest.fixture(scope="module")
-def heldout_rows():
-    _, heldout = activations.split_rows(artifacts.load("smollm2_text"), heldout=40)
-    return heldout
-
-
-@pytest.fixture(scope="module")
-def heldout_acts(smollm2, sae, heldout_rows):
-    return saes.feature_activations(smollm2, sae, heldout_rows, batch_rows=8)
-
-
-@pytest.fixture(scope="module")
-def dallas_latents(smollm2, sae):
-    return saes.feature_activations(smollm2, sae, smollm2.to_tokens(DALLAS))[0, -1].topk(5)
 
 
 def test_shipped_sae_matches_its_recipe(sae):
@@ -50,59 +35,6 @@ def test_evaluate_gives_the_shipped_record(smollm2, sae):
     record = artifacts.sae_record(NAME)
     for key in ("explained_variance", "l0", "dead_fraction", "ce_clean", "ce_sae", "ce_zero", "ce_recovered"):
         assert measured[key] == pytest.approx(record[key], abs=1e-4), key
-
-
-def test_heldout_measures_agree_with_the_record(smollm2, sae, heldout_rows, heldout_acts):
-    """L0 and dead latents from the notebook's own feature activations are the record's."""
-    content = activations.content_mask(heldout_rows, smollm2.tokenizer)
-    fires = heldout_acts[content] > 0
-    record = artifacts.sae_record(NAME)
-    assert fires.float().sum(-1).mean().item() == pytest.approx(record["l0"], abs=1e-4)
-    assert ((fires.sum(0) == 0).float().mean().item()) == pytest.approx(record["dead_fraction"], abs=1e-6)
-
-
-def test_record_numbers_the_notebook_quotes():
-    record = artifacts.sae_record(NAME)
-    assert round(record["ce_recovered"], 2) == 0.86
-    assert [round(record[k], 2) for k in ("ce_clean", "ce_sae", "ce_zero")] == [3.73, 4.70, 10.80]
-    assert round(record["explained_variance"], 2) == 0.63 and record["l0"] == 32.0
-    assert round(record["dead_fraction"], 2) == 0.53
-    assert round(record["train_cpu_seconds"] / 60, 1) == 5.5
-
-
-def test_the_corpus_facts_the_notebook_quotes(smollm2):
-    train, heldout = activations.split_rows(artifacts.load("smollm2_text"), heldout=40)
-    assert (len(train), len(heldout), train.shape[1]) == (360, 40, 128)
-    assert int((train == smollm2.to_single_token(" Texas")).sum()) == 1  # " Texas" once in the training rows
-    content = int(activations.content_mask(train, smollm2.tokenizer).sum())
-    assert round(content / 1000, 1) == 45.6
-    assert round(artifacts.get(NAME).recipe.config["training_tokens"] / content, 1) == 2.2  # passes over the rows
-
-
-def test_dallas_latents_and_their_firing_rates(smollm2, heldout_rows, heldout_acts, dallas_latents):
-    """The notebook's rule: the five latents most active at the Dallas prompt's last position; dashboards for
-    those firing on fewer than 10% of held-out tokens."""
-    rates = (heldout_acts[activations.content_mask(heldout_rows, smollm2.tokenizer)] > 0).float().mean(0)
-    assert dallas_latents.indices.tolist() == [323, 786, 176, 223, 1995]
-    assert [round(rates[i].item(), 2) for i in (176, 786)] == [0.99, 0.43]
-    assert [i for i in dallas_latents.indices.tolist() if rates[i] < 0.1] == [323, 1995]
-
-
-def test_what_the_dashboards_show(smollm2, sae, heldout_rows, heldout_acts):
-    """Latent 323 peaks on " of" in every top context and promotes " course", " sorts", " interest"; latent 1995
-    peaks where a place is due and promotes " location", " locations", " place" and " cells"; no latent promotes " Texas" in its top ten."""
-    of_latent = saes.feature_dashboard(smollm2, sae, heldout_rows, 323, feature_acts=heldout_acts, window=(12, 3))
-    peaks = [context[max(range(len(v)), key=v.__getitem__)] for context, v in zip(of_latent.contexts, of_latent.context_values)]
-    assert len(peaks) == 8 and set(peaks) == {" of"}
-    assert [word for word, _ in of_latent.promoted[:3]] == [" course", " sorts", "course"]
-    assert {" interest"} <= {word for word, _ in of_latent.promoted[:6]}
-    place = saes.feature_dashboard(smollm2, sae, heldout_rows, 1995, feature_acts=heldout_acts, window=(12, 3))
-    assert {" location", " locations", " place", " cells"} <= {word for word, _ in place.promoted[:6]}
-    place_peaks = [c[max(range(len(v)), key=v.__getitem__)] for c, v in zip(place.contexts, place.context_values)]
-    assert place_peaks[:3] == [" the", " in", " the"]
-    texas = smollm2.to_single_token(" Texas")
-    weights = saes.logit_weights(smollm2, sae)
-    assert not ((weights > weights[:, texas:texas + 1]).sum(-1) < 10).any()
 
 
 def test_a_short_retrain_runs_past_the_end_of_its_rows_deterministically(smollm2):
