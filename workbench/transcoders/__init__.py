@@ -13,7 +13,7 @@ EXPORTS = {
         "CLTConfig", "CrossLayerTranscoder"
     ],
     "training": [
-        "CLTTrainConfig", "clt_loss", "train_clt", "save_training_state", "load_training_state"
+        "CLTTrainConfig", "clt_loss", "train_clt", "train_rescaled_clt", "save_training_state", "load_training_state"
     ],
     "distributed": [
         "World", "world", "init", "close", "launch"
