@@ -40,14 +40,14 @@ def test_shipped_sae_matches_its_recipe(sae):
     config = recipe.lm_sae_config()
     assert (sae.cfg.metadata.hook_name, sae.cfg.d_sae, sae.cfg.k) == (config.hook_name, config.d_sae, config.k)
     assert recipe.corpus == "smollm2_text" and recipe.heldout_rows == 40
-    record = artifacts.sae_record(NAME)
+    record = saes.sae_record(NAME)
     assert record["recipe"]["config"] == recipe.config and record["command"] == artifacts.get(NAME).command
 
 
 def test_evaluate_gives_the_shipped_record(smollm2, sae):
     """``evaluate`` on the 40 held-out rows reproduces the record the notebook prints."""
-    measured = artifacts._measure_corpus_sae(artifacts.get(NAME).recipe, sae, model=smollm2)
-    record = artifacts.sae_record(NAME)
+    measured = artifacts.get(NAME).evaluate(sae, model=smollm2)
+    record = saes.sae_record(NAME)
     for key in ("explained_variance", "l0", "dead_fraction", "ce_clean", "ce_sae", "ce_zero", "ce_recovered"):
         assert measured[key] == pytest.approx(record[key], abs=1e-4), key
 
@@ -56,13 +56,13 @@ def test_heldout_measures_agree_with_the_record(smollm2, sae, heldout_rows, held
     """L0 and dead latents from the notebook's own feature activations are the record's."""
     content = activations.content_mask(heldout_rows, smollm2.tokenizer)
     fires = heldout_acts[content] > 0
-    record = artifacts.sae_record(NAME)
+    record = saes.sae_record(NAME)
     assert fires.float().sum(-1).mean().item() == pytest.approx(record["l0"], abs=1e-4)
     assert ((fires.sum(0) == 0).float().mean().item()) == pytest.approx(record["dead_fraction"], abs=1e-6)
 
 
 def test_record_numbers_the_notebook_quotes():
-    record = artifacts.sae_record(NAME)
+    record = saes.sae_record(NAME)
     assert round(record["ce_recovered"], 2) == 0.86
     assert [round(record[k], 2) for k in ("ce_clean", "ce_sae", "ce_zero")] == [3.73, 4.70, 10.80]
     assert round(record["explained_variance"], 2) == 0.63 and record["l0"] == 32.0
