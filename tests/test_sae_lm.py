@@ -74,7 +74,7 @@ def test_save_and_load_round_trip(shipped_sae, tmp_path):
 
 
 def test_unknown_sae_names_are_refused():
-    with pytest.raises(FileNotFoundError, match="shipped: .*facts_resid1"):
+    with pytest.raises(FileNotFoundError, match="not a shipped SAE.*facts_resid1"):
         saes.load_sae("gpt2_resid")
     with pytest.raises(KeyError, match="facts_resid1"):
         artifacts.train("gpt2_resid")

@@ -14,11 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench import hooks, organisms
-from workbench.artifacts.corpus import CorpusRecipe
 from workbench.artifacts.kinds import KINDS_BY_RECIPE, Artifact, artifact
-from workbench.artifacts.organism import Organism  # noqa: F401  (registers the kind of an organism)
+# The kinds register as they are imported, in the pipeline's order (``KINDS``).
+from workbench.artifacts.organism import Organism  # noqa: F401  (an organism's recipe is its world's)
+from workbench.artifacts.corpus import CorpusRecipe
 from workbench.artifacts.sae import CorpusSAERecipe, SAERecipe
 from workbench.artifacts.transcoder import CorpusTranscoderRecipe, TranscoderRecipe
+from workbench.config_checks import known_name
 
 
 def _recipes() -> dict:
@@ -63,15 +65,14 @@ KINDS = tuple(dict.fromkeys(kind.kind for kind in KINDS_BY_RECIPE.values()))  # 
 
 def names(kind: str | None = None) -> list[str]:
     """Every artifact's name, or those of one ``kind`` ("organism", "corpus", "sae", "transcoder")."""
-    if kind is not None and kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
+    if kind is not None:
+        known_name(kind, KINDS, "a kind of artifact")
     return [name for name, artifact in ARTIFACTS.items() if kind in (None, artifact.kind)]
 
 
 def get(name: str) -> Artifact:
-    if name not in ARTIFACTS:
-        raise KeyError(f"unknown artifact {name!r}; known: {', '.join(ARTIFACTS)}")
-    return ARTIFACTS[name]
+    """Artifact ``name``; ``UnknownNameError`` (a ``KeyError``) naming the closest if none is shipped by that name."""
+    return ARTIFACTS[known_name(name, ARTIFACTS, "a shipped artifact")]
 
 
 def train(name: str, *, progress: bool = True, history: list | None = None, **overrides):

@@ -18,13 +18,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from workbench import organisms
+from workbench.config_checks import known_name
 
 SEEDS = (0, 1, 2, 3, 4)
 
 
 def seed_table_path(name: str) -> Path:
     """The seed table shipped beside organism ``name``'s checkpoint: ``checkpoints/NAME.seeds.json``."""
-    return organisms.CHECKPOINT_DIR / f"{name}.seeds.json"
+    return organisms.CHECKPOINT_DIR / f"{known_name(name, organisms.names(), 'an organism')}.seeds.json"
 
 
 def seed_configs(name: str, seed: int, **overrides):
@@ -124,7 +125,7 @@ def _write_seed_row(name: str, seed: int, row: dict) -> None:
 def seed_trial_paths(name: str) -> list[Path]:
     """Seed tables of recipes tried and not shipped (``seeds NAME --set … --out``), kept beside the checkpoint
     as ``NAME.seeds.TRIAL.json`` so that a recipe change can be shown against what it replaced."""
-    return sorted(organisms.CHECKPOINT_DIR.glob(f"{name}.seeds.*.json"))
+    return sorted(organisms.CHECKPOINT_DIR.glob(f"{known_name(name, organisms.names(), 'an organism')}.seeds.*.json"))
 
 
 def seed_trials(name: str) -> dict[str, dict[int, dict]]:
@@ -184,14 +185,20 @@ def seed_sentence(name: str, table: dict[int, dict] | None = None) -> str:
 
 def seed_transcoder_path(name: str, seed: int) -> Path:
     """The record of transcoder recipe ``name`` trained on organism seed ``seed``, beside the transcoder."""
-    from workbench.transcoders.loading import CHECKPOINT_DIR
+    from workbench.transcoders.loading import CHECKPOINT_DIR, check_shipped
 
-    return CHECKPOINT_DIR / f"{name}.seed{seed}.json"
+    return CHECKPOINT_DIR / f"{check_shipped(name)}.seed{seed}.json"
 
 
 def seed_transcoder_record(name: str, seed: int) -> dict:
     """The shipped record of transcoder recipe ``name`` on organism seed ``seed`` (``transcoder_on_seed``)."""
-    return json.loads(seed_transcoder_path(name, seed).read_text())
+    path = seed_transcoder_path(name, seed)
+    if not path.exists():
+        recorded = sorted(int(p.stem.rsplit("seed", 1)[1]) for p in path.parent.glob(f"{name}.seed*.json"))
+        raise FileNotFoundError(f"no record of {name} on the seed-{seed} organism; recorded seeds: "
+                                f"{', '.join(map(str, recorded)) or 'none'} (python -m workbench.artifacts "
+                                f"seed-transcoder {name} --seed {seed} makes one)")
+    return json.loads(path.read_text())
 
 
 def transcoder_on_seed(name: str, seed: int, *, organism=None, progress: bool = False, write: bool = True) -> dict:

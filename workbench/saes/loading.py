@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from workbench import hooks
+from workbench.config_checks import UnknownNameError, closest_names, unknown_name
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 SAE_RECORD = "record.json"  # beside a shipped SAE: its recipe, training time and what it measured when shipped
@@ -27,7 +28,7 @@ def shipped_folder(name: str) -> Path:
     """The folder of shipped SAE ``name``; ``FileNotFoundError`` naming the shipped ones if there is none."""
     folder = CHECKPOINT_DIR / name
     if not folder.is_dir():
-        raise FileNotFoundError(f"no shipped SAE {name!r} in {CHECKPOINT_DIR}; shipped: {', '.join(shipped_names()) or 'none'}")
+        raise FileNotFoundError(f"no SAE in {folder}: {unknown_name(name, shipped_names(), 'a shipped SAE')}")
     return folder
 
 
@@ -65,10 +66,14 @@ def check_pretrained(release: str, sae_id: str) -> None:
 
     directory = get_pretrained_saes_directory()
     if release not in directory:
-        raise ValueError(f"SAELens has no pretrained release {release!r}; for example: {', '.join(sorted(directory)[:8])}, …")
+        close = closest_names(release, directory)
+        raise UnknownNameError(f"SAELens has no pretrained release {release!r}" + (f"; closest: {', '.join(close)}" if close else "")
+                               + f"; for example: {', '.join(sorted(directory)[:8])}, …")
     ids = list(directory[release].saes_map)
     if sae_id not in ids:
-        raise ValueError(f"release {release!r} has no SAE {sae_id!r}; it has {len(ids)}, e.g. {', '.join(ids[:4])}, …")
+        close = closest_names(sae_id, ids)
+        raise UnknownNameError(f"release {release!r} has no SAE {sae_id!r}" + (f"; closest: {', '.join(close)}" if close else "")
+                               + f"; it has {len(ids)}, e.g. {', '.join(ids[:4])}, …")
 
 
 def pretrained_sae(release: str, sae_id: str, device="auto"):
@@ -108,7 +113,10 @@ def model_sae(model_name: str, device="auto") -> tuple[str, object]:
     if shipped:
         return shipped[0], load_sae(shipped[0]).to(resolve_device(device))
     if model_name not in PRETRAINED_SAES:
-        raise ValueError(f"no SAE shipped or known for {model_name!r}: pass SAELens's release and SAE id to "
-                         f"saes.pretrained_sae. Known: {', '.join(PRETRAINED_SAES)}")
+        models_with_saes = [*dict.fromkeys(record["recipe"]["organism"] for name in shipped_names()
+                                           if (record := sae_record(name))), *PRETRAINED_SAES]
+        close = closest_names(model_name, models_with_saes)
+        raise UnknownNameError(f"no SAE shipped or known for {model_name!r}" + (f" (closest: {', '.join(close)})" if close else "")
+                               + f": pass SAELens's release and SAE id to saes.pretrained_sae. Known: {', '.join(models_with_saes)}")
     release, sae_id = PRETRAINED_SAES[model_name]
     return f"{release}/{sae_id}", pretrained_sae(release, sae_id, device)

@@ -19,7 +19,7 @@ EXPORTS = {
         "World", "world", "init", "close", "launch"
     ],
     "loading": [
-        "CHECKPOINT_DIR", "save_clt", "shipped_path", "load_clt", "shipped_metadata"
+        "CHECKPOINT_DIR", "save_clt", "shipped_path", "shipped_names", "check_shipped", "load_clt", "shipped_metadata"
     ],
     "features": [
         "FeatureCorpus", "feature_corpus", "rows_feature_corpus", "position_features", "top_contexts", "token_label", "ground_truth_labels",
