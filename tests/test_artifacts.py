@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
-from workbench import artifacts, models, organisms
+from workbench import artifacts, models, organisms, saes, transcoders
 from tests.conftest import REPO
 
 
@@ -80,3 +81,85 @@ def test_no_shipped_file_records_a_machine_path():
     for path in texts:
         found = MACHINE_PATH.search(path.read_text())
         assert found is None, f"{path.relative_to(REPO)} records a machine path near {found.group(0)!r}"
+
+
+# ---- one class per kind, registered once; ship writes a measured record for every kind -------------
+
+
+def test_each_artifact_is_of_the_kind_registered_for_its_recipe():
+    assert artifacts.KINDS == ("organism", "corpus", "sae", "transcoder")
+    for name in artifacts.names():
+        artifact = artifacts.get(name)
+        assert type(artifact) is artifacts.KINDS_BY_RECIPE[type(artifact.recipe)], name
+    assert isinstance(artifacts.get("smollm2_resid24"), artifacts.CorpusSAE)
+    assert isinstance(artifacts.get("facts_resid1"), artifacts.OrganismSAE)
+    with pytest.raises(TypeError, match="no kind of artifact"):
+        artifacts.artifact("a_probe", object())
+
+
+def test_only_transcoders_take_training_options():
+    with pytest.raises(ValueError, match="only transcoders"):
+        artifacts.ship("facts_resid1", out="elsewhere")
+
+
+def shipped_copy(name):
+    """Stands in for retraining: the shipped copy, as ``train`` would return it (``save_to``: SAELens's files there too)."""
+    import shutil
+
+    source = saes.CHECKPOINT_DIR / name
+
+    def train(self, *, progress=True, history=None, save_to=None, **overrides):
+        shutil.copytree(source, save_to)
+        return saes.load_sae(name)
+
+    return train
+
+
+def test_ship_writes_the_organism_sae_with_a_measured_record(monkeypatch, tmp_path):
+    """The organism's SAE ships a record as the real model's does (a copy of the shipped SAE stands in for training)."""
+    from workbench.saes import loading
+
+    monkeypatch.setattr(artifacts.OrganismSAE, "train", shipped_copy("facts_resid1"))
+    shipped = loading.CHECKPOINT_DIR
+    monkeypatch.setattr(loading, "CHECKPOINT_DIR", tmp_path)
+    paths = artifacts.ship("facts_resid1")
+    assert tmp_path / "facts_resid1" / "record.json" in paths
+    record = saes.sae_record("facts_resid1")
+    assert record["recipe"] == {"organism": "facts", "config": artifacts.get("facts_resid1").recipe.config,
+                                "dataset_rows": 60_000, "dataset_seed": 0}
+    assert record["command"] == "python -m workbench.artifacts train facts_resid1" and "train_cpu_seconds" in record
+    assert round(record["ce_recovered"], 3) == 0.987  # measured, as notebook 02 states
+    assert saes.model_sae("facts", device="cpu")[0] == "facts_resid1"  # a shipped SAE with a record is the model's
+    assert {p.name for p in (shipped / "facts_resid1").iterdir()} < {p.name for p in paths}
+
+
+def test_ship_writes_a_transcoder_and_its_record_to_out(tmp_path):
+    paths = artifacts.ship("facts_plt", out=tmp_path / "facts_plt", steps=5, n_sentences=64)
+    assert paths == [tmp_path / "facts_plt.safetensors", tmp_path / "facts_plt.json"]
+    record = json.loads(paths[1].read_text())["metadata"]
+    assert record["recipe"]["train"]["steps"] == 5 and record["recipe"]["organism"] == "facts"
+    assert set(record) >= {"train_cpu_seconds", "train_wall_seconds", "command", "fidelity", "behaviour"}
+    assert transcoders.load_clt(paths[0]).config.d_features == artifacts.get("facts_plt").recipe.d_features
+
+
+def test_ship_writes_a_corpus_with_its_measures_in_the_header(monkeypatch, tmp_path):
+    from workbench.activations import corpus
+
+    rows = artifacts.load("smollm2_text")[:3, :16]
+    monkeypatch.setattr(artifacts.Corpus, "train", lambda self, **options: rows)
+    monkeypatch.setattr(corpus, "CORPUS_DIR", tmp_path)
+    [path] = artifacts.ship("smollm2_text")
+    header = corpus.corpus_header(path)
+    assert header["model"] == models.SMOLLM2 and header["rows"] == "3" and header["tokens"] == "48"
+    assert header["command"] == "python -m workbench.artifacts train smollm2_text"
+    assert torch.equal(corpus.load_rows(path), rows)
+
+
+def test_ship_writes_an_organism_with_its_behaviours(monkeypatch, tmp_path):
+    model = organisms.load("facts")[0]  # stands in for retraining
+    monkeypatch.setattr(artifacts.Organism, "train", lambda self, **options: model)
+    monkeypatch.setattr(organisms, "CHECKPOINT_DIR", tmp_path)
+    paths = artifacts.ship("facts")
+    assert paths[:2] == [tmp_path / "facts.safetensors", tmp_path / "facts.json"]
+    record = organisms.checkpoint_metadata("facts")
+    assert record["metrics"]["two_hop_heldout_city"] == 1.0 and "train_seconds" in record

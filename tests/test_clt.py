@@ -58,6 +58,17 @@ def test_circuit_tracer_copy_encodes_and_decodes_the_same(cross_layer):
         assert torch.allclose(clt.decode(ours), their_out, atol=1e-5)
 
 
+@pytest.mark.parametrize("cross_layer", [True, False])
+def test_folded_scales_read_and_write_the_unscaled_activations(cross_layer):
+    """Trained on x / s_in and y / s_out, ``fold_scales`` gives the transcoder of x → y (a real model's layers)."""
+    clt = _random_clt(cross_layer)
+    input_scale, output_scale = torch.tensor([0.5, 3.0, 40.0]), torch.tensor([2.0, 0.1, 600.0])
+    x = torch.randn(5, 3, 8) * input_scale[:, None]
+    expected = clt(x / input_scale[:, None]) * output_scale[:, None]
+    assert clt.fold_scales(input_scale, output_scale) is clt
+    assert torch.allclose(clt(x), expected, rtol=1e-5, atol=1e-4)
+
+
 def test_training_fits_a_planted_transcoder_and_is_deterministic():
     """Outputs made by a known sparse transcoder: training must explain most of their variance."""
     teacher = _random_clt(cross_layer=True)

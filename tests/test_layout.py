@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from workbench.lazy import module_path
+
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 
 # Lower numbers come first in the pipeline. Modules at the package root not listed are shared ground (0).
@@ -80,9 +82,22 @@ def test_every_exported_name_exists(package):
     """Each subpackage's lazy namespace hands out names its modules really define."""
     namespace = importlib.import_module(f"workbench.{package}")
     for module, names in getattr(namespace, "EXPORTS", {}).items():
+        source = importlib.import_module(module_path(f"workbench.{package}", module))
         for name in names:
-            assert hasattr(importlib.import_module(f"workbench.{package}.{module}"), name), f"{package}.{module}.{name}"
-            assert getattr(namespace, name) is getattr(importlib.import_module(f"workbench.{package}.{module}"), name)
+            assert hasattr(source, name), f"{package}: {source.__name__}.{name}"
+            assert getattr(namespace, name) is getattr(source, name)
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_names_handed_out_from_another_stage_are_defined_there(package):
+    """A subpackage may hand out another stage's name (``artifacts.model_sae``), but only one that stage
+    defines itself (no name imported into it from elsewhere) and only from a stage it may import."""
+    namespace = importlib.import_module(f"workbench.{package}")
+    for module, names in getattr(namespace, "EXPORTS", {}).items():
+        if module.startswith("workbench."):
+            assert stage(module) <= stage(f"workbench.{package}"), f"{package} hands out names of a later stage: {module}"
+            source = importlib.import_module(module)
+            assert all(getattr(source, name).__module__ == module for name in names), (package, module, names)
 
 
 def test_no_flat_prefixes_left():

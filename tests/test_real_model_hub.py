@@ -69,6 +69,6 @@ def test_a_hub_sae_is_measured_where_a_shipped_one_is_read_from_its_record(smoll
     sae = saes.load_sae("smollm2_resid24")
     rows = artifacts.load("smollm2_text")[-1:, :32]
     shipped = artifacts.splice_report("smollm2_resid24", smollm2, sae, rows)
-    assert shipped == saes.SpliceReport.from_dict(artifacts.sae_record("smollm2_resid24"))
+    assert shipped == saes.SpliceReport.from_dict(saes.sae_record("smollm2_resid24"))
     measured = artifacts.splice_report("a-hub-release/an-sae", smollm2, sae, rows)
     assert measured == saes.splice_report(smollm2, sae, rows, batch_rows=8)

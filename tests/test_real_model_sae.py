@@ -25,14 +25,14 @@ def test_shipped_sae_matches_its_recipe(sae):
     config = recipe.lm_sae_config()
     assert (sae.cfg.metadata.hook_name, sae.cfg.d_sae, sae.cfg.k) == (config.hook_name, config.d_sae, config.k)
     assert recipe.corpus == "smollm2_text" and recipe.heldout_rows == 40
-    record = artifacts.sae_record(NAME)
+    record = saes.sae_record(NAME)
     assert record["recipe"]["config"] == recipe.config and record["command"] == artifacts.get(NAME).command
 
 
 def test_evaluate_gives_the_shipped_record(smollm2, sae):
     """``evaluate`` on the 40 held-out rows reproduces the record the notebook prints."""
-    measured = artifacts._measure_corpus_sae(artifacts.get(NAME).recipe, sae, model=smollm2)
-    record = artifacts.sae_record(NAME)
+    measured = artifacts.get(NAME).evaluate(sae, model=smollm2)
+    record = saes.sae_record(NAME)
     for key in ("explained_variance", "l0", "dead_fraction", "ce_clean", "ce_sae", "ce_zero", "ce_recovered"):
         assert measured[key] == pytest.approx(record[key], abs=1e-4), key
 

@@ -26,7 +26,7 @@ def test_training_is_deterministic_and_restores_signal_handlers():
 
 
 def test_unknown_sae_names_are_refused():
-    with pytest.raises(FileNotFoundError, match="shipped: .*facts_resid1"):
+    with pytest.raises(FileNotFoundError, match="not a shipped SAE.*facts_resid1"):
         saes.load_sae("gpt2_resid")
     with pytest.raises(KeyError, match="facts_resid1"):
         artifacts.train("gpt2_resid")

@@ -10,8 +10,15 @@ from __future__ import annotations
 import importlib
 
 
+def module_path(package: str, module: str) -> str:
+    """The module that provides a name of ``package``: its own ``package.module``, or another stage's
+    (``workbench.saes.loading``) whose name ``package`` hands out too."""
+    return module if module.startswith("workbench.") else f"{package}.{module}"
+
+
 def namespace(package: str, exports: dict[str, list[str]]):
-    """``(__getattr__, __dir__)`` for ``package``, whose module ``m`` provides the names ``exports[m]``."""
+    """``(__getattr__, __dir__)`` for ``package``, whose module ``m`` provides the names ``exports[m]``
+    (``m`` is one of its own modules, or the full name of a module elsewhere in ``workbench``)."""
     owner: dict[str, str] = {}
     for module, names in exports.items():
         for name in names:
@@ -25,7 +32,7 @@ def namespace(package: str, exports: dict[str, list[str]]):
 
     def __getattr__(name: str):
         if name in owner:
-            return getattr(importlib.import_module(f"{package}.{owner[name]}"), name)
+            return getattr(importlib.import_module(module_path(package, owner[name])), name)
         try:
             return importlib.import_module(f"{package}.{name}")
         except ModuleNotFoundError as error:
@@ -34,6 +41,6 @@ def namespace(package: str, exports: dict[str, list[str]]):
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
-        return sorted({*owner, *exports})
+        return sorted({*owner, *(module for module in exports if "." not in module)})
 
     return __getattr__, __dir__

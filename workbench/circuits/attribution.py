@@ -267,6 +267,7 @@ def replacement_model(name: str, model=None, transcoder: CrossLayerTranscoder | 
     the hub cannot be reached, that raises ``models.ModelUnavailable`` saying so.
     """
     from workbench import models
+    from workbench.config_checks import UnknownNameError, closest_names
 
     if name in models.offline_names():
         if model is None or transcoder is None:
@@ -274,8 +275,11 @@ def replacement_model(name: str, model=None, transcoder: CrossLayerTranscoder | 
         return circuit_tracer_model(model, transcoder)
     transcoder_set = transcoder_set or PRETRAINED_TRANSCODERS.get(name)
     if transcoder_set is None:
-        raise ValueError(f"circuit-tracer ships no transcoders for {name!r} that we know of; pass transcoder_set "
-                         f"(its hub reference). Known: {', '.join(f'{k} ({v})' for k, v in PRETRAINED_TRANSCODERS.items())}")
+        close = closest_names(name, [*models.offline_names(), *PRETRAINED_TRANSCODERS])
+        raise UnknownNameError(f"circuit-tracer ships no transcoders for {name!r} that we know of"
+                               + (f" (closest: {', '.join(close)})" if close else "") + "; pass transcoder_set "
+                               f"(its hub reference). Known: {', '.join(f'{k} ({v})' for k, v in PRETRAINED_TRANSCODERS.items())}; "
+                               f"offline, with our transcoders: {', '.join(models.offline_names())}")
     from circuit_tracer import ReplacementModel
 
     why = models.hub_offline()

@@ -11,6 +11,8 @@ next-token prediction agrees, and the mean KL divergence of the replacement from
 Agreement is also counted where the original has decided (its top two tokens differ by at least
 ``DECIDED_GAP`` in probability): where the world itself makes a free choice (which subject, which
 verb) the original spreads its probability evenly, and which near-equal token wins is noise.
+``rows_fidelity`` measures a real model's replacement on rows of its text, batch by batch, with the
+explained variance of each layer's MLP output (``workbench.reconstruction``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from workbench import hooks
+from workbench.reconstruction import variance_parts
 from workbench.transcoders.model import CrossLayerTranscoder
 
 
@@ -135,19 +138,30 @@ def combine_fidelity(parts: list[tuple[Fidelity, int]]) -> Fidelity:
     return Fidelity(mean("top1_agreement"), decided, mean("kl"), l0, n)
 
 
-@torch.no_grad()
-def explained_variance(clt: CrossLayerTranscoder, inputs: torch.Tensor, outputs: torch.Tensor) -> list[float]:
-    """Per layer, the fraction of the variance of the MLP's output that the transcoder reconstructs:
-    1 − Σ‖y − ŷ‖² / Σ‖y − ȳ‖², over MLP ``inputs`` and ``outputs`` (n_tokens, n_layers, d_model)."""
-    squared_error, variance = variance_parts(clt, inputs, outputs)
-    return (1 - squared_error / variance).tolist()
+def predicting_positions(rows: torch.Tensor) -> torch.Tensor:
+    """The positions of token ``rows`` whose next token is in the row, ``<bos>`` left out: (n_rows, n_ctx) bool."""
+    mask = torch.ones_like(rows, dtype=torch.bool)
+    mask[:, 0] = mask[:, -1] = False
+    return mask
 
 
 @torch.no_grad()
-def variance_parts(clt: CrossLayerTranscoder, inputs: torch.Tensor, outputs: torch.Tensor):
-    """(Σ‖y − ŷ‖², Σ‖y − ȳ‖²) per layer: (n_layers,) each."""
-    squared_error = (clt(inputs) - outputs).pow(2).sum((0, 2))
-    return squared_error, (outputs - outputs.mean(0)).pow(2).sum((0, 2))
+def rows_fidelity(model, clt: CrossLayerTranscoder, rows: torch.Tensor, batch_rows: int = 8) -> tuple[Fidelity, list[float]]:
+    """A real model's replacement on token ``rows`` of its text, two passes of the model per batch of rows:
+    its ``fidelity`` (every position but ``<bos>`` replaced, at every ``predicting_positions``) and, per
+    layer, the explained variance of the MLP outputs (``reconstruction``), pooled over every token but ``<bos>``."""
+    inputs, outputs = hooks.transcoder_inputs(model.cfg.n_layers), hooks.transcoder_outputs(model.cfg.n_layers)
+    fits, variance = [], []
+    for start in range(0, len(rows), batch_rows):
+        batch = rows[start:start + batch_rows].to(model.cfg.device)
+        logits, cache = model.run_with_cache(batch, names_filter=lambda name: name in inputs or name in outputs)
+        x = torch.stack([cache[name][:, 1:] for name in inputs], dim=2).flatten(0, 1)  # (tokens, n_layers, d_model)
+        y = torch.stack([cache[name][:, 1:] for name in outputs], dim=2).flatten(0, 1)
+        del cache
+        variance.append(variance_parts(y, clt(x)))
+        del x, y
+        fits.append(fidelity_batch(model, clt, batch, predicting_positions(batch), keep_bos=True, clean_logits=logits))
+    return combine_fidelity(fits), sum(variance[1:], variance[0]).explained.tolist()
 
 
 @torch.no_grad()

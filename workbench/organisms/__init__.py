@@ -32,14 +32,16 @@ def get_world(name: str):
     """(Not ``world``: that name is the submodule holding the ``World`` base class.)
 
     The world object of organism ``name`` (vocabulary, ground truth, prompt helpers)."""
-    if name not in REGISTRY:
-        raise KeyError(f"unknown organism {name!r}; known organisms: {', '.join(REGISTRY)}")
-    module, cls = REGISTRY[name]
+    from workbench.config_checks import known_name
+
+    module, cls = REGISTRY[known_name(name, REGISTRY, "an organism")]
     return getattr(importlib.import_module(module), cls)()
 
 
 def checkpoint_path(name: str) -> Path:
-    return CHECKPOINT_DIR / f"{name}.safetensors"
+    from workbench.config_checks import known_name
+
+    return CHECKPOINT_DIR / f"{known_name(name, REGISTRY, 'an organism')}.safetensors"
 
 
 def load(name: str, device: str = "cpu"):

@@ -29,6 +29,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from workbench import hooks
+from workbench.config_checks import known_name
 from workbench.organisms import couplets_data as data
 from workbench.organisms.model import OrganismConfig
 from workbench.organisms.training import TrainConfig
@@ -96,10 +97,18 @@ class CoupletsWorld(World):
         """The other nouns of ``noun``'s rhyme class."""
         return [n for n in self.rhyme_classes[self.rhyme_class_of[noun]] if n != noun]
 
+    def known_subject(self, subject: str) -> str:
+        """``subject`` if it is a subject of this world, else ``UnknownNameError`` naming the closest subjects."""
+        return known_name(subject, self.subjects, f"a subject of the {self.name} world")
+
+    def known_noun(self, noun: str) -> str:
+        """``noun`` if it is a rhyming noun of this world (an A or a B), else ``UnknownNameError`` naming the closest."""
+        return known_name(noun, self.rhyme_class_of, f"a rhyming noun of the {self.name} world")
+
     def target(self, subject: str, a: str) -> str:
         """B: the noun that rhymes with ``a`` and has ``subject``'s topic."""
-        topic = self.topic_of[subject]
-        if self.topic_of[a] == topic:
+        topic = self.topic_of[self.known_subject(subject)]
+        if self.topic_of[self.known_noun(a)] == topic:
             raise ValueError(f"{a!r} has the topic of {subject!r} ({topic}): no other noun of its class does")
         return self.rhyme_classes[self.rhyme_class_of[a]][self.topics.index(topic)]
 
@@ -149,7 +158,7 @@ class CoupletsWorld(World):
     # ---- sentences and prompts ----------------------------------------------------------------
     def first_line(self, subject: str, a: str, verb: str = "looked") -> str:
         """'the {subject} {verb} at the {a}'."""
-        return f"the {subject} {verb} at the {a}"
+        return f"the {self.known_subject(subject)} {verb} at the {self.known_noun(a)}"
 
     def first_line_prompt(self, subject: str, a: str, verb: str = "looked") -> str:
         """The first line and ``<nl>``: the model writes line 2 from here."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from workbench import hooks
+from workbench.config_checks import known_name
 from workbench.organisms.facts_data import STATES
 from workbench.organisms.model import OrganismConfig
 from workbench.organisms.training import TrainConfig
@@ -96,15 +97,27 @@ class FactsWorld(World):
         state = state or self.state_of[city]
         return TEMPLATES[kind].format(city=city, state=state, capital=self.capital_of[state])
 
+    def known_city(self, city: str) -> str:
+        """``city`` if it is a city of this world, else ``UnknownNameError`` naming the closest cities."""
+        role = f" (a state: its capital is {self.capital_of[city]})" if city in self.capital_of else ""
+        return known_name(city, self.state_of, f"a city of the {self.name} world{role}")
+
+    def known_state(self, state: str) -> str:
+        """``state`` if it is a state of this world, else ``UnknownNameError`` naming the closest states."""
+        role = f" (a city of {self.state_of[state]})" if state in self.state_of else ""
+        return known_name(state, self.capital_of, f"a state of the {self.name} world{role}")
+
     def two_hop_prompt(self, city: str) -> str:
         """'The capital of the state containing {city} is' (the answer is the next token)."""
-        return _prompt(TEMPLATES["two_hop"], city=city, capital=ANSWER)
+        return _prompt(TEMPLATES["two_hop"], city=self.known_city(city), capital=ANSWER)
 
     def city_state_prompt(self, city: str, kind: str = "city_in") -> str:
-        return _prompt(TEMPLATES[kind], city=city, state=ANSWER)
+        """'{city} is a city in' (``kind="city_in"``) or 'The state containing {city} is' (``"containing"``)."""
+        kind = known_name(kind, ("city_in", "containing"), "a kind of city-to-state prompt")
+        return _prompt(TEMPLATES[kind], city=self.known_city(city), state=ANSWER)
 
     def capital_prompt(self, state: str) -> str:
-        return _prompt(TEMPLATES["capital"], state=state, capital=ANSWER)
+        return _prompt(TEMPLATES["capital"], state=self.known_state(state), capital=ANSWER)
 
     @cached_property
     def training_pools(self) -> dict[str, list[str]]:

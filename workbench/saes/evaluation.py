@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from workbench.activations.collect import content_mask
+from workbench.reconstruction import variance_parts
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,10 @@ def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = Non
     predictions of non-special next tokens for the losses. The SAE replaces the activation at every
     position (special positions included), so the spliced loss is the honest one. ``batch_rows``:
     run that many rows at a time (a real model's logits over 49k tokens do not fit at once); the
-    result is the same as in one batch. ``from_hook`` (a ``resid_pre`` hook only): run the spliced and
-    zeroed passes from the hook's block on, starting from the clean run's residual (the blocks below
-    are the same in all three runs; a real model's SAE deep in the stack costs a third as much).
+    result is the same as in one batch (the explained variance to float rounding). ``from_hook`` (a
+    ``resid_pre`` hook only): run the spliced and zeroed passes from the hook's block on, starting from
+    the clean run's residual (the blocks below are the same in all three runs; a real model's SAE deep
+    in the stack costs a third as much).
     """
     hook_name = sae.cfg.metadata.hook_name
     mask = content_mask(tokens, model.tokenizer)
@@ -87,7 +89,7 @@ def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = Non
     def zero(value, hook):
         return torch.zeros_like(value)
 
-    xs, x_hats, fs, losses = [], [], [], {"clean": [], "sae": [], "zero": []}
+    variance, fs, losses = [], [], {"clean": [], "sae": [], "zero": []}
     step = tokens.shape[0] if batch_rows is None else batch_rows
     for start in range(0, tokens.shape[0], step):
         rows, keep = tokens[start:start + step], mask[start:start + step]
@@ -96,8 +98,7 @@ def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = Non
         del clean_logits
         acts = cache[hook_name]
         feature_acts = sae.encode(acts)
-        xs.append(acts[keep])
-        x_hats.append(sae.decode(feature_acts)[keep])
+        variance.append(variance_parts(acts[keep], sae.decode(feature_acts)[keep]))
         fs.append(feature_acts[keep] > 0)
         if from_hook:
             layer = _resid_pre_layer(hook_name, model.cfg.n_layers)
@@ -109,8 +110,8 @@ def splice_report(model, sae, tokens: torch.Tensor, batch_rows: int | None = Non
         losses["sae"].append(_next_token_losses(sae_logits, rows))
         losses["zero"].append(_next_token_losses(zero_logits, rows))
         del sae_logits, zero_logits
-    x, x_hat, fires = torch.cat(xs), torch.cat(x_hats), torch.cat(fs)
-    explained = 1 - (x - x_hat).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
+    fires = torch.cat(fs)
+    explained = sum(variance[1:], variance[0]).explained
     weights = mask[:, 1:].flatten().float()
 
     def mean_loss(parts):

@@ -37,6 +37,7 @@ from typing import Iterator, Sequence
 import torch
 
 from workbench.config_checks import positive_ints, positive_numbers
+from workbench.reconstruction import explained_variance
 
 ARCHITECTURES = ("standard", "topk", "batchtopk", "jumprelu", "gated")
 """The SAE architectures compared: SAELens's names for them."""
@@ -319,13 +320,6 @@ def mean_l0(feature_acts: torch.Tensor) -> float:
     return (feature_acts > 0).float().sum(-1).mean().item()
 
 
-def explained_variance(x: torch.Tensor, x_hat: torch.Tensor) -> float:
-    """1 − Σ‖x − x̂‖² / Σ‖x − mean(x)‖², over a batch (batch, d)."""
-    residual = ((x - x_hat) ** 2).sum()
-    total = ((x - x.mean(0)) ** 2).sum()
-    return (1 - residual / total).item()
-
-
 def n_dead_latents(feature_acts: torch.Tensor) -> int:
     """Latents that never fire on the batch. feature_acts: (batch, d_sae)."""
     return int((feature_acts > 0).sum(0).eq(0).sum().item())
@@ -440,7 +434,7 @@ def evaluate(sae, data: ToyData, batch: EvalBatch) -> SAEReport:
         recovered=(cosines > RECOVERED_COSINE).float().mean().item(),
         mmcs=cosines.mean().item(),
         l0=mean_l0(feature_acts),
-        explained_variance=explained_variance(batch.activations, x_hat),
+        explained_variance=explained_variance(batch.activations, x_hat).item(),
         mse=((batch.activations - x_hat) ** 2).sum(-1).mean().item(),
         dead_latents=n_dead_latents(feature_acts),
         shrinkage=shrinkage(batch.magnitudes, recovered, cosines > RECOVERED_COSINE),

@@ -30,6 +30,7 @@ from typing import Callable
 import torch
 
 from workbench import hooks
+from workbench.config_checks import known_name
 from workbench.organisms.couplets import LINE_TWO_LENGTH
 from workbench.organisms.generation import generate  # greedy, key-value cache; here as ``steering.generate``
 
@@ -89,7 +90,10 @@ def facts_task(world, target_state: str, n_choose: int = 48, n_report: int = 96,
     - concept: the answer is ``target_state`` or one of its cities;
     - instruction: the answer has the asked-for type (a state, or a capital);
     - fluency: the generation is a well-formed sentence of the world: one entity, then ".".
+
+    A ``target_state`` the world does not have raises ``UnknownNameError`` naming the closest states.
     """
+    world.known_state(target_state)
     prompts = []
     for city in world.cities:
         if world.state_of[city] == target_state:
@@ -143,7 +147,10 @@ def couplets_task(world, target_topic: str, n_choose: int = 48, n_report: int = 
     - instruction: line 2 ends with a rhyme of A (any other noun of A's rhyme class);
     - fluency: line 2 is a well-formed couplet line: "FIRST , he VERB2 the B <eos>" with FIRST the
       word the world opens that line with (B's adjective in the planning demo, an opener otherwise).
+
+    A ``target_topic`` the world does not have raises ``UnknownNameError`` naming the closest topics.
     """
+    known_name(target_topic, world.topics, f"a topic of the {world.name} world")
     triples = [(s, a, v) for s, a, v in world.first_lines(world.pairs)
                if target_topic not in (world.topic_of[s], world.topic_of[a])]
     splits = assign_splits(len(triples), n_choose, n_report, seed)
@@ -388,7 +395,7 @@ def facts_prompt_groups(world, city: str) -> dict[str, list[str]]:
     """Every question prompt of the facts world, grouped by how it relates to ``city``: the city's own
     three questions, those of the other cities of its state, its state's capital question, and the
     same for every other state."""
-    state = world.state_of[city]
+    state = world.state_of[world.known_city(city)]
 
     def questions(c):
         return [world.city_state_prompt(c, "city_in"), world.city_state_prompt(c, "containing"), world.two_hop_prompt(c)]

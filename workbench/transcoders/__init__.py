@@ -13,13 +13,13 @@ EXPORTS = {
         "CLTConfig", "CrossLayerTranscoder"
     ],
     "training": [
-        "CLTTrainConfig", "clt_loss", "train_clt", "save_training_state", "load_training_state"
+        "CLTTrainConfig", "clt_loss", "train_clt", "train_rescaled_clt", "save_training_state", "load_training_state"
     ],
     "distributed": [
         "World", "world", "init", "close", "launch"
     ],
     "loading": [
-        "CHECKPOINT_DIR", "save_clt", "shipped_path", "load_clt", "shipped_metadata"
+        "CHECKPOINT_DIR", "save_clt", "shipped_path", "shipped_names", "check_shipped", "load_clt", "shipped_metadata"
     ],
     "features": [
         "FeatureCorpus", "feature_corpus", "rows_feature_corpus", "position_features", "top_contexts", "token_label", "ground_truth_labels",

@@ -13,6 +13,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from workbench.config_checks import unknown_name
 from workbench.transcoders.model import CLTConfig, CrossLayerTranscoder
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -44,6 +45,18 @@ def shipped_path(name: str) -> Path:
     return CHECKPOINT_DIR / f"{name}.safetensors"
 
 
+def shipped_names() -> list[str]:
+    """The transcoders shipped in ``CHECKPOINT_DIR``."""
+    return sorted(p.stem for p in CHECKPOINT_DIR.glob("*.safetensors"))
+
+
+def check_shipped(name: str) -> str:
+    """``name`` if a transcoder ships by that name, else ``FileNotFoundError`` naming the closest shipped ones."""
+    if not shipped_path(name).exists():
+        raise FileNotFoundError(f"no transcoder at {shipped_path(name)}: {unknown_name(name, shipped_names(), 'a shipped transcoder')}")
+    return name
+
+
 def load_clt(name_or_path) -> CrossLayerTranscoder:
     """A shipped transcoder by name (``facts_clt``) or one saved with ``save_clt`` (never unpickles)."""
     from safetensors import SafetensorError
@@ -52,9 +65,9 @@ def load_clt(name_or_path) -> CrossLayerTranscoder:
     path = Path(name_or_path)
     if path.suffix != ".safetensors":
         path = shipped_path(str(name_or_path))
+        check_shipped(str(name_or_path))
     if not path.exists():
-        shipped = sorted(p.stem for p in CHECKPOINT_DIR.glob("*.safetensors"))
-        raise FileNotFoundError(f"no transcoder at {path}; shipped: {', '.join(shipped) or 'none'}")
+        raise FileNotFoundError(f"no transcoder at {path}")
     try:
         state = load_file(str(path))
         record = json.loads(path.with_suffix(".json").read_text())
@@ -69,4 +82,4 @@ def load_clt(name_or_path) -> CrossLayerTranscoder:
 
 def shipped_metadata(name: str) -> dict:
     """What was measured when shipped transcoder ``name`` was trained (fidelity, behaviours, time)."""
-    return json.loads(shipped_path(name).with_suffix(".json").read_text())["metadata"]
+    return json.loads(shipped_path(check_shipped(name)).with_suffix(".json").read_text())["metadata"]

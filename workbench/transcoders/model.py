@@ -125,6 +125,18 @@ class CrossLayerTranscoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    @torch.no_grad()
+    def fold_scales(self, input_scale: torch.Tensor, output_scale: torch.Tensor) -> "CrossLayerTranscoder":
+        """Trained on x / input_scale and y / output_scale (each (L,), one scale per layer), become the
+        transcoder that reads x and writes y, in place: the encoders divide by the input scale, and the
+        decoders and output biases of each target layer multiply by its output scale (a per-layer
+        transcoder's decoders write to their own layer only). Pre-activations, and so the thresholds, are unchanged."""
+        self.W_enc /= input_scale[:, None, None]
+        self.b_dec *= output_scale[:, None]
+        for layer, W in enumerate(self.W_dec):
+            W *= output_scale[layer:layer + W.shape[1], None]
+        return self
+
     def decoder_norms(self) -> torch.Tensor:
         """‖W_dec,i^ℓ‖ over all layers feature i writes to: (L, F)."""
         return torch.stack([W.pow(2).sum((1, 2)).sqrt() for W in self.W_dec])

@@ -147,6 +147,25 @@ def train_clt(activations, clt_config: CLTConfig, config: CLTTrainConfig = CLTTr
     return clt
 
 
+def train_rescaled_clt(inputs: torch.Tensor, outputs: torch.Tensor, clt_config: CLTConfig,
+                       config: CLTTrainConfig = CLTTrainConfig(), *, device="cpu", **options) -> CrossLayerTranscoder:
+    """``train_clt`` on MLP ``inputs`` and ``outputs`` (n_tokens, n_layers, d_model) whose norms differ from
+    layer to layer, and the transcoder that reads and writes them as they are.
+
+    A real model's residual norms grow from ~3 to ~600 with depth: each layer's inputs and outputs are
+    divided (in place) by their mean norm over √d_model, so that they train at mean norm √d_model,
+    where the JumpReLU's threshold and bandwidth mean the same at every layer; the scales are then
+    folded back into the weights (``CrossLayerTranscoder.fold_scales``). ``options`` go to ``train_clt``.
+    """
+    root_d = inputs.shape[2] ** 0.5
+    input_scale = inputs.norm(dim=-1).mean(0) / root_d  # (n_layers,)
+    output_scale = outputs.norm(dim=-1).mean(0) / root_d
+    inputs /= input_scale[:, None]
+    outputs /= output_scale[:, None]
+    clt = train_clt((inputs.to(device), outputs.to(device)), clt_config, config, **options)
+    return clt.fold_scales(input_scale.to(device), output_scale.to(device))
+
+
 class _WeightedLoss(nn.Module):
     """``clt_loss`` × weight, as a module so that DistributedDataParallel sees the forward pass it syncs."""
 

@@ -1,0 +1,7 @@
+"""``python -m workbench.artifacts``: the registry's command line (``workbench.artifacts.cli``)."""
+
+import sys
+
+from workbench.artifacts.cli import main
+
+sys.exit(main())

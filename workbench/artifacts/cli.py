@@ -1,0 +1,160 @@
+"""The command line of the registry: ``python -m workbench.artifacts …``.
+
+    python -m workbench.artifacts list                   # name, kind, size, the command that makes it
+    python -m workbench.artifacts train NAME [NAME ...]  # retrain from the recipe, overwrite the shipped copy
+    python -m workbench.artifacts evaluate NAME [--json] # measure the shipped copy
+    python -m workbench.artifacts seeds NAME [--seeds 0 1 2 3 4]  # retrain an organism per seed, ship the table
+    python -m workbench.artifacts seed-transcoder NAME --seed S   # a transcoder recipe on another seed's organism
+
+A transcoder also trains data-parallel, under PyTorch's launcher: ``torchrun --nproc-per-node N -m
+workbench.artifacts train NAME [--steps …] [--out PATH] [--checkpoint PATH] [--activations DIR]
+[--device cuda]`` (README, "Training bigger dictionaries"). The command line lives in the registry,
+not in ``workbench.transcoders``, because only the registry knows the recipes; the loop it runs is
+``workbench.transcoders.training.train_clt``, the same in one process and in N.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from workbench import organisms
+from workbench.artifacts.registry import evaluate, get, listing, names, ship
+from workbench.artifacts.seeds import SEEDS, seed_configs, seed_sweep, seed_table_path, seed_transcoder_path, transcoder_on_seed
+from workbench.artifacts.transcoder import OrganismTranscoder
+
+DESCRIPTION = "Everything the course ships, in one registry with one command line."
+
+
+def _shipped_record(record: Path) -> dict:
+    """What a transcoder written with ``--out`` measured (from its JSON record)."""
+    return json.loads(record.read_text())["metadata"]
+
+
+def _flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _train_overrides(assignments: list[str]) -> dict:
+    """``["steps=3000", "weight_decay=0.1"]`` → ``{"steps": 3000, "weight_decay": 0.1}`` (typed as ``TrainConfig``'s fields)."""
+    from dataclasses import fields
+
+    from workbench.organisms.training import TrainConfig
+
+    types = {f.name: type(getattr(TrainConfig(), f.name)) for f in fields(TrainConfig)}
+    overrides = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        if key not in types or key == "seed":
+            raise SystemExit(f"--set {assignment}: not a TrainConfig field (fields: {', '.join(t for t in types if t != 'seed')})")
+        overrides[key] = types[key](value)
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m workbench.artifacts list | train NAME ... | evaluate NAME [--json] | seeds NAME [--seeds S ...]``."""
+    import argparse
+
+    from workbench.notebook import filter_warnings, go_offline
+    from workbench.runtime import configure
+
+    parser = argparse.ArgumentParser(prog="python -m workbench.artifacts", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="every shipped artifact: kind, size and the command that reproduces it")
+    train_cmd = commands.add_parser("train", help="retrain NAME from its recipe and overwrite the shipped copy")
+    train_cmd.add_argument("names", nargs="+", metavar="NAME", choices=names())
+    transcoders = train_cmd.add_argument_group("transcoders only (also under torchrun --nproc-per-node N)")
+    for field_name in ("steps", "n_sentences", "batch_size"):
+        transcoders.add_argument(f"--{field_name.replace('_', '-')}", type=int, help=f"override the recipe's {field_name}")
+    transcoders.add_argument("--out", help="write the transcoder here (.safetensors + .json), not over the shipped copy")
+    transcoders.add_argument("--checkpoint", help="training state: saved every --checkpoint-every steps, resumed if present")
+    transcoders.add_argument("--checkpoint-every", type=int, default=100)
+    transcoders.add_argument("--activations", metavar="DIR",
+                             help="stream activations: write them once to sharded safetensors files in DIR, train from them")
+    transcoders.add_argument("--device", default="cpu", help="cpu (gloo between processes) or cuda (NCCL; process i uses GPU i)")
+    seeds_cmd = commands.add_parser("seeds", help="retrain organism NAME once per seed; write the table beside its checkpoint")
+    seeds_cmd.add_argument("name", metavar="NAME", choices=organisms.names())
+    seeds_cmd.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    seeds_cmd.add_argument("--keep", metavar="DIR", help="also save each seed's weights in DIR")
+    seeds_cmd.add_argument("--seed0-from-checkpoint", action="store_true",
+                           help="take seed 0's row from the shipped checkpoint's record instead of retraining it")
+    seeds_cmd.add_argument("--set", metavar="FIELD=VALUE", nargs="+", default=[],
+                           help="an experiment: change TrainConfig fields (steps=3000 weight_decay=0.1); needs --out")
+    seeds_cmd.add_argument("--out", metavar="PATH", help="write the experiment's table here, not beside the checkpoint")
+    seed_clt_cmd = commands.add_parser("seed-transcoder",
+                                       help="train transcoder recipe NAME on its organism retrained with --seed; record its fidelity")
+    seed_clt_cmd.add_argument("name", metavar="NAME", choices=[n for n in names() if isinstance(get(n), OrganismTranscoder)])
+    seed_clt_cmd.add_argument("--seed", type=int, required=True)
+    seed_clt_cmd.add_argument("--organism", metavar="PATH",
+                              help="the seed's organism already trained (saved by `seeds --keep`), instead of retraining it")
+    evaluate_cmd = commands.add_parser("evaluate", help="measure the shipped NAME")
+    evaluate_cmd.add_argument("name", metavar="NAME", choices=names())
+    evaluate_cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    go_offline()
+    filter_warnings()
+    configure()
+    if args.command == "list":
+        print(listing())
+    elif args.command == "train":
+        from workbench.transcoders import distributed
+
+        options = {k: v for k, v in vars(args).items()
+                   if k in ("steps", "n_sentences", "batch_size", "out", "checkpoint", "activations") and v is not None}
+        if args.checkpoint is not None:
+            options["checkpoint_every"] = args.checkpoint_every
+        if args.device != "cpu" or distributed.launched_by_torchrun():
+            options["device"] = distributed.init(args.device)
+        if options and not all(get(name).takes_training_options for name in args.names):
+            parser.error(f"{', '.join(options)}: for transcoders only")
+        if "out" in options and len(args.names) > 1:
+            parser.error("--out takes one NAME")
+        main_process = distributed.world().is_main
+        for name in args.names:
+            start = time.perf_counter()
+            paths = ship(name, **options)
+            if main_process:
+                print(f"{name}: trained in {time.perf_counter() - start:.0f} s; wrote {', '.join(map(str, paths))}",
+                      file=sys.stderr)
+                print(json.dumps(evaluate(name) if "out" not in options else _shipped_record(paths[1])))
+        distributed.close()
+    elif args.command == "seeds":
+        overrides = _train_overrides(args.set)
+        if overrides and args.out is None:
+            parser.error("--set makes an experiment: give --out PATH for its table")
+        rows = seed_sweep(args.name, args.seeds, progress=True, keep=args.keep, log=sys.stderr, write=args.out is None,
+                          reuse_shipped=args.seed0_from_checkpoint, **overrides)
+        print(json.dumps(rows))
+        if args.out is not None:
+            out = Path(args.out)
+            table = json.loads(out.read_text())["rows"] if out.exists() else {}
+            out.write_text(json.dumps({"organism": args.name, "overrides": overrides, "rows": {**table, **rows}}, indent=2) + "\n")
+        print(f"wrote {args.out or seed_table_path(args.name)}", file=sys.stderr)
+    elif args.command == "seed-transcoder":
+        organism = None
+        if args.organism is not None:
+            from workbench.organisms.model import load_checkpoint, read_checkpoint_config
+
+            organism_name = get(args.name).organism
+            if read_checkpoint_config(args.organism)[0] != seed_configs(organism_name, args.seed)[0]:
+                parser.error(f"{args.organism} was not trained with seed {args.seed}")
+            organism = load_checkpoint(args.organism, organisms.get_world(organism_name).tokenizer)
+        print(json.dumps(transcoder_on_seed(args.name, args.seed, organism=organism, progress=True)))
+        print(f"wrote {seed_transcoder_path(args.name, args.seed)}", file=sys.stderr)
+    else:
+        metrics = evaluate(args.name)
+        if args.json:
+            print(json.dumps(metrics))
+        else:
+            for key, value in _flatten(metrics).items():
+                print(f"{key:40s} {value:.4f}" if isinstance(value, float) else f"{key:40s} {value}")
+    return 0
