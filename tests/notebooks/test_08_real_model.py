@@ -234,7 +234,7 @@ def test_the_record_the_notebook_prints(run):
     assert round(run.value("sae_report.ce_recovered"), 2) == 0.86
     assert round(report["explained_variance"], 2) == 0.63 and report["l0"] == 32.0
     assert round(report["dead_fraction"], 2) == 0.53
-    assert round(run.value("artifacts.sae_record(real_sae_name)['train_cpu_seconds']") / 60, 1) == 5.5
+    assert round(run.value("saes.sae_record(real_sae_name)['train_cpu_seconds']") / 60, 1) == 5.5
     assert round(run.value("organism_sae.ce_recovered"), 3) == 0.987  # notebook 02's SAE, measured in this run
 
 
