@@ -34,7 +34,7 @@ def test_clamping_scales_the_prediction_linearly(dallas):
     layer, pos, index = graph.active_features[node].tolist()
     doubled = 2 * float(graph.activations[node])
     predicted = predicted_effects(graph, node, doubled)
-    for edit in (FeatureEdit(layer, pos, index, "clamp", doubled), FeatureEdit(layer, pos, index, "scale", 2.0),
+    for edit in (FeatureEdit(layer, pos, index, "set", doubled), FeatureEdit(layer, pos, index, "scale", 2.0),
                  FeatureEdit(layer, pos, index, "add", doubled / 2)):
         measured = measured_effects(model, clt, graph, edit, freeze="direct")
         assert (measured - predicted).abs().max() <= 1e-4 * predicted.abs().max()
