@@ -141,7 +141,7 @@ def apply_mode(mode: str, current: "torch.Tensor", values: "torch.Tensor", mask:
 
     values = values.to(current.dtype)
     if mode == "set":
-        edited = values.expand_as(current)
+        edited = values.expand_as(current).clone()
     elif mode == "scale":
         edited = current * values
     else:
