@@ -32,3 +32,11 @@ def test_transcoders_read_the_mlp_input_and_write_its_output():
 
 def test_the_lens_reads_the_embedding_then_every_block():
     assert hooks.lens_points(2) == ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
+
+
+def test_names_without_a_layer_are_transformer_lens_names(facts_organism):
+    assert hooks.EMBED == get_act_name("embed")
+    assert hooks.FINAL_SCALE == get_act_name("scale")
+    assert hooks.FINAL_NORMALIZED == get_act_name("normalized")
+    model, _ = facts_organism
+    assert {hooks.EMBED, hooks.FINAL_SCALE, hooks.FINAL_NORMALIZED} <= set(model.hook_dict)

@@ -16,15 +16,15 @@ from workbench.lazy import namespace
 EXPORTS = {
     "multihop": [
         "GROUPS", "QUESTION_FIRE_RATE", "answer_features", "Supernodes", "find_supernodes", "group_truth",
-        "scale_edits", "edited_forward", "intervention_table", "intervention_rates", "swap_rates",
-        "through_share", "shortcut_shares", "link_strengths", "answer_graph", "Edited", "trained_cities",
+        "scale_edits", "intervention_table", "intervention_rates", "swap_rates",
+        "through_share", "shortcut_shares", "link_strengths", "answer_graph", "trained_cities",
         "table_text", "rates_text",
     ],
     "planning": [
         "LABEL_KINDS", "PLANNED", "MIN_F1", "PLAN_KINDS", "INJECTION_SCALE", "corpus_cases", "heldout_cases", "newline_features", "ground_truth",
         "NewlineLabels", "label_newline_features", "line_two_prompt", "newline_feature_influence", "newline_share",
-        "rhyme_word_graph", "planned_word_share", "clamp_hooks", "plan_features", "plan_edit", "write_line_two",
-        "generate_with_edit", "ENDING_KINDS", "ending_kind",
+        "rhyme_word_graph", "planned_word_share", "plan_features", "plan_edit", "write_line_two", "ENDING_KINDS",
+        "ending_kind",
         "well_formed", "EditOutcome", "suppress", "injection_cases", "inject", "first_word_follows", "sweep_cases",
         "injection_by_position", "rewrite_comparison", "planning_table"
     ],

@@ -18,7 +18,7 @@ Supernodes of one prompt's pruned graph (``find_supernodes``):
   write only into the logits.
 
 Interventions scale a whole group on the original model, a batch of prompts at a time
-(``edited_forward``), with attention frozen to each prompt's clean patterns or nothing frozen.
+(``circuits.run_edited``), with attention frozen to each prompt's clean patterns or nothing frozen.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ import torch
 from workbench import hooks
 from workbench.circuits.attribution import attribute
 from workbench.circuits.graph import AttributionGraph, Pruned, prune
-from workbench.circuits.interventions import feature_edit_hooks
+from workbench.circuits.interventions import FeatureEdits, ResidualEdit, run_edited
 from workbench.config_checks import known_name
 from workbench.transcoders.features import position_features
 
 GROUPS = ("city", "asks for a capital", "state in play", "say the capital")
 QUESTION_FIRE_RATE = 0.9  # a feature firing for at least this share of all cities does not depend on the city
+FROZEN_LABELS = {"attention": "attention", "none": "nothing"}  # circuits' freeze → what the tables call it
 
 
 # ---- features at the answer position over the whole world --------------------------------------
@@ -122,63 +123,33 @@ def group_truth(corpus, world, features: list[tuple[int, int, int]], variable: s
 
 
 # ---- interventions on a batch of prompts -------------------------------------------------------
-@dataclass
-class Edited:
-    """What one batched forward pass with edits returns."""
+def scale_edits(rows: list[Supernodes], group: str, factor: float, d_features: int) -> list:
+    """The edits that multiply group ``group`` of each row's prompt by ``factor`` (``circuits.run_edited``'s).
 
-    probs: torch.Tensor  # (batch, d_vocab) next-token probabilities at the last position
-    centred_logits: torch.Tensor  # (batch, d_vocab) last-position logits minus their mean
-    pre: torch.Tensor  # (batch, n_layers, n_pos, F) feature pre-activations (encoder bias left out)
-
-
-@torch.no_grad()
-def edited_forward(model, clt, tokens: torch.Tensor, *, scale: torch.Tensor | None = None,
-                   embed_scale: torch.Tensor | None = None, replace: tuple[torch.Tensor, torch.Tensor] | None = None,
-                   freeze_attention: bool = False, patterns: list[torch.Tensor] | None = None) -> Edited:
-    """Run ``model`` on ``tokens`` (batch, n_pos) with transcoder features edited, as ``circuits.intervene`` does.
-
-    ``scale`` (batch, n_layers, n_pos, F) multiplies the live activations; ``replace`` = (mask, values),
-    both (batch, n_layers, n_pos, F), sets the masked activations to ``values``; ``embed_scale``
-    (batch, n_pos) scales token embeddings. Each edit writes (a′ − a) × decoders into the MLP outputs;
-    the MLPs still run. ``freeze_attention`` holds every attention pattern at ``patterns`` (one
-    (batch, heads, n_pos, n_pos) tensor per layer; default: this batch's clean patterns).
+    A group sits at one position of its prompt (the city's, or the answer's): its features are
+    scaled there, and its token node, if kept, by scaling the token's embedding.
     """
-    L = model.cfg.n_layers
-    if freeze_attention and patterns is None:
-        _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
-        patterns = [cache[hooks.attn_pattern(layer)] for layer in range(L)]
-    pre = {}
-
-    def scale_or_replace(layer, current, resid):
-        pre[layer] = resid @ clt.W_enc[layer].T
-        edited = current
-        if scale is not None:
-            edited = edited * scale[:, layer]
-        if replace is not None:
-            edited = torch.where(replace[0][:, layer], replace[1][:, layer], edited)
-        return edited
-
-    fwd_hooks = feature_edit_hooks(clt, scale_or_replace)
-    if embed_scale is not None:
-        fwd_hooks.append(("hook_embed", lambda embed, hook: embed * embed_scale[..., None]))
-    if freeze_attention:
-        fwd_hooks += [(hooks.attn_pattern(layer), lambda p, hook: patterns[hook.layer()]) for layer in range(L)]
-    last = model.run_with_hooks(tokens, fwd_hooks=fwd_hooks)[:, -1]
-    return Edited(last.softmax(-1), last - last.mean(-1, keepdim=True), torch.stack([pre[l] for l in range(L)], 1))
+    graph = rows[0].graph
+    mask = torch.zeros(len(rows), graph.n_layers, d_features, dtype=torch.bool)
+    positions = torch.zeros(len(rows), dtype=torch.long)
+    embed_scale = torch.ones(len(rows), 1)
+    for row, found in enumerate(rows):
+        for node in found.groups[group]:
+            layer, positions[row] = found.graph.node_location(node)
+            if found.graph.node_kind(node) == "token":
+                embed_scale[row] = factor
+            else:
+                mask[row, layer, found.graph.active_features[node, 2]] = True
+    values = torch.full((1, graph.n_layers, d_features), factor)
+    return [FeatureEdits(mask, values, "scale", positions), ResidualEdit(hooks.EMBED, embed_scale, "scale", positions)]
 
 
-def scale_edits(supernodes: Supernodes, group: str, factor: float, d_features: int):
-    """(scale (1, L, n_pos, F), embed_scale (1, n_pos)) that multiply group ``group`` by ``factor``."""
-    graph = supernodes.graph
-    scale = torch.ones(1, graph.n_layers, graph.n_pos, d_features)
-    embed_scale = torch.ones(1, graph.n_pos)
-    for node in supernodes.groups[group]:
-        layer, position = graph.node_location(node)
-        if graph.node_kind(node) == "token":
-            embed_scale[0, position] = factor
-        else:
-            scale[0, layer, position, graph.active_features[node, 2]] = factor
-    return scale, embed_scale
+def _answer_readout(clt, run) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Next-token probabilities and centred logits at the last position (batch, d_vocab), and every feature's
+    pre-activation without the encoder bias (batch, n_layers, n_pos, F), of an edited run."""
+    last = run.logits[:, -1]
+    pre = torch.stack([run.resid_mid[:, layer] @ clt.W_enc[layer].T for layer in range(clt.config.n_layers)], 1)
+    return last.softmax(-1), last - last.mean(-1, keepdim=True), pre
 
 
 def _group_readings(supernodes: Supernodes, pre: torch.Tensor, centred: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -215,22 +186,22 @@ def intervention_table(model, world, clt, supernodes: Supernodes, factors=(-2.0,
     """
     tokens = model.to_tokens(world.two_hop_prompt(supernodes.city))
     F = clt.config.d_features
-    clean = edited_forward(model, clt, tokens)
-    clean_readings = _group_readings(supernodes, clean.pre, clean.centred_logits)
+    _, clean_centred, clean_pre = _answer_readout(clt, run_edited(model, tokens, dictionary=clt))
+    clean_readings = _group_readings(supernodes, clean_pre, clean_centred)
     rows = []
     for group in supernodes.groups:
         for factor in factors:
-            scale, embed_scale = scale_edits(supernodes, group, factor, F)
+            edits = scale_edits([supernodes], group, factor, F)
             predicted = _predicted(supernodes, group, factor)
-            for freeze in (True, False):
-                result = edited_forward(model, clt, tokens, scale=scale, embed_scale=embed_scale, freeze_attention=freeze)
-                readings = _group_readings(supernodes, result.pre, result.centred_logits)
-                probs, ids = result.probs[0].topk(top)
+            for freeze in FROZEN_LABELS:
+                probs, centred, pre = _answer_readout(clt, run_edited(model, tokens, edits, dictionary=clt, freeze=freeze))
+                readings = _group_readings(supernodes, pre, centred)
+                top_probs, ids = probs[0].topk(top)
                 rows.append({
-                    "group": group, "factor": factor, "frozen": "attention" if freeze else "nothing",
+                    "group": group, "factor": factor, "frozen": FROZEN_LABELS[freeze],
                     "predicted": {k: v for k, v in predicted.items() if k != group},
                     "measured": {k: float(readings[k][0] - clean_readings[k][0]) for k in predicted if k != group},
-                    "top": list(zip(model.tokenizer.convert_ids_to_tokens(ids.tolist()), probs.tolist())),
+                    "top": list(zip(model.tokenizer.convert_ids_to_tokens(ids.tolist()), top_probs.tolist())),
                 })
     return rows
 
@@ -249,7 +220,7 @@ def intervention_rates(model, world, clt, cities: list[str], supernodes: dict[st
     supernodes = supernodes or {c: find_supernodes(model, world, clt, c, fire_rate) for c in cities}
     tokens = model.to_tokens([world.two_hop_prompt(c) for c in cities])
     F = clt.config.d_features
-    clean = edited_forward(model, clt, tokens).probs
+    clean = run_edited(model, tokens, dictionary=clt).logits[:, -1].softmax(-1)
     capitals = world.token_ids([world.capital_of[world.state_of[c]] for c in cities])
     states = world.token_ids([world.state_of[c] for c in cities])
     rows = torch.arange(len(cities))
@@ -259,14 +230,12 @@ def intervention_rates(model, world, clt, cities: list[str], supernodes: dict[st
         if not present:
             continue
         for factor in factors:
-            edits = [scale_edits(supernodes[cities[k]], group, factor, F) for k in present]
-            scale, embed_scale = torch.cat([e[0] for e in edits]), torch.cat([e[1] for e in edits])
-            for freeze in (True, False):
-                probs = edited_forward(model, clt, tokens[present], scale=scale, embed_scale=embed_scale,
-                                       freeze_attention=freeze).probs
+            edits = scale_edits([supernodes[cities[k]] for k in present], group, factor, F)
+            for freeze in FROZEN_LABELS:
+                probs = run_edited(model, tokens[present], edits, dictionary=clt, freeze=freeze).logits[:, -1].softmax(-1)
                 top = probs.argmax(-1)
                 k = rows[present]
-                out[group, factor, "attention" if freeze else "nothing"] = {
+                out[group, factor, FROZEN_LABELS[freeze]] = {
                     "capital": float((top == capitals[k]).float().mean()),
                     "state": float((top == states[k]).float().mean()),
                     "capital_prob_ratio": float((probs[torch.arange(len(k)), capitals[k]]
@@ -294,7 +263,6 @@ def swap_rates(model, world, clt, cities: list[str], supernodes: dict[str, Super
     tokens = model.to_tokens([world.two_hop_prompt(c) for c in cities])
     clean_features = answer_features(model, world, clt, cities)  # (n, L, F)
     n, L, F = clean_features.shape
-    n_pos = tokens.shape[1]
     index = {c: k for k, c in enumerate(cities)}
 
     def group_mask(city):
@@ -305,14 +273,14 @@ def swap_rates(model, world, clt, cities: list[str], supernodes: dict[str, Super
 
     masks = {c: group_mask(c) for c in cities}
     pairs = [(s, t) for s in cities for t in cities if world.state_of[s] != world.state_of[t]]
-    mask = torch.zeros(len(pairs), L, n_pos, F, dtype=torch.bool)
-    values = torch.zeros(len(pairs), L, n_pos, F)
+    mask = torch.zeros(len(pairs), L, F, dtype=torch.bool)  # at the answer position
+    values = torch.zeros(len(pairs), L, F)
     control_mask = torch.zeros_like(mask)
     control_values = torch.zeros_like(values)
     for row, (source, target) in enumerate(pairs):
         swapped = masks[source] | masks[target]
-        mask[row, :, -1] = swapped
-        values[row, :, -1] = clean_features[index[target]]
+        mask[row] = swapped
+        values[row] = clean_features[index[target]]
         delta = (clean_features[index[target]] - clean_features[index[source]])[swapped]
         layers = swapped.nonzero()[:, 0]
         chosen = torch.zeros(L, F, dtype=torch.bool)
@@ -320,13 +288,14 @@ def swap_rates(model, world, clt, cities: list[str], supernodes: dict[str, Super
             free = (~swapped[layer]).nonzero().flatten()
             pick = free[torch.randperm(len(free), generator=generator)[: int((layers == layer).sum())]]
             chosen[layer, pick] = True
-        control_mask[row, :, -1] = chosen
-        control_values[row, :, -1][chosen] = clean_features[index[source]][chosen] + delta
+        control_mask[row] = chosen
+        control_values[row][chosen] = clean_features[index[source]][chosen] + delta
     source_rows = torch.tensor([index[s] for s, _ in pairs])
     target_capitals = world.token_ids([world.capital_of[world.state_of[t]] for _, t in pairs])
     source_capitals = world.token_ids([world.capital_of[world.state_of[s]] for s, _ in pairs])
-    swapped_top = edited_forward(model, clt, tokens[source_rows], replace=(mask, values)).probs.argmax(-1)
-    control_top = edited_forward(model, clt, tokens[source_rows], replace=(control_mask, control_values)).probs.argmax(-1)
+    swap, control_swap = FeatureEdits(mask, values, "set", -1), FeatureEdits(control_mask, control_values, "set", -1)
+    swapped_top = run_edited(model, tokens[source_rows], [swap], dictionary=clt).logits[:, -1].softmax(-1).argmax(-1)
+    control_top = run_edited(model, tokens[source_rows], [control_swap], dictionary=clt).logits[:, -1].softmax(-1).argmax(-1)
     success = torch.full((len(states), len(states)), float("nan"))
     control = success.clone()
     for row, (source, target) in enumerate(pairs):

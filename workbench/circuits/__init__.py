@@ -2,8 +2,8 @@
 
 ``replacement`` (every MLP replaced; fidelity), ``local_replacement`` (one prompt frozen, error
 nodes), ``attribution`` (the graph's edges), ``graph`` (the graph as plain data: save, prune,
-scores, export), ``interventions`` (clamp, ablate or add features on the original model; ``feature_edit_hooks``
-for any edit rule).
+scores, export), ``interventions`` (the one intervention engine: features set, scaled or added and
+residual vectors written, on a batch of prompts, frozen or free, in one pass or while generating).
 """
 
 from workbench.lazy import namespace
@@ -15,7 +15,8 @@ EXPORTS = {
         "firing_rates"
     ],
     "local_replacement": [
-        "ZERO_POSITIONS", "PromptState", "as_token_row", "reconstruction", "prompt_state", "freeze_hooks",
+        "ZERO_POSITIONS", "PromptState", "as_token_row", "reconstruction", "prompt_state", "frozen_names",
+        "hold_hooks", "freeze_hooks", "state_activations",
         "run_local", "reconstruction_batch", "target_readings", "ablation_effects"
     ],
     "attribution": [
@@ -33,8 +34,9 @@ EXPORTS = {
         "attribution_patching", "correlation"
     ],
     "interventions": [
-        "MODES", "FREEZES", "FeatureEdit", "ablate", "InterventionResult", "feature_edit_hooks", "intervene",
-        "predicted_effects", "measured_effects"
+        "MODES", "FREEZES", "FeatureEdits", "FeatureEdit", "ablate", "ResidualEdit", "Cursor", "edit_hooks",
+        "freeze_names", "clean_activations", "EditedRun", "run_edited", "generate_edited", "InterventionResult",
+        "intervene", "predicted_effects", "measured_effects"
     ],
 }
 

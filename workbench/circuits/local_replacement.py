@@ -78,21 +78,21 @@ def prompt_state(model, clt: CrossLayerTranscoder, tokens) -> PromptState:
     check_fits(model, clt)
     tokens = as_token_row(model, tokens)
     L = model.cfg.n_layers
-    wanted = (hooks.TRANSCODER_INPUT, hooks.TRANSCODER_OUTPUT, "hook_pattern", "hook_scale")
-    logits, cache = model.run_with_cache(tokens[None], names_filter=lambda name: name.endswith(wanted))
-    stack = lambda name: torch.stack([cache[hooks.block(l, name)][0] for l in range(L)])
-    resid_mid = stack(hooks.TRANSCODER_INPUT)
-    mlp_out = stack(hooks.TRANSCODER_OUTPUT)
+    wanted = [*hooks.transcoder_inputs(L), *hooks.transcoder_outputs(L), *frozen_names(L)]
+    logits, cache = model.run_with_cache(tokens[None], names_filter=wanted)
+    stack = lambda name: torch.stack([cache[name(l)][0] for l in range(L)])
+    resid_mid = stack(hooks.resid_mid)
+    mlp_out = stack(hooks.mlp_out)
     features = clt.encode(resid_mid.transpose(0, 1)).transpose(0, 1).clone()
     features[:, ZERO_POSITIONS] = 0
     errors = mlp_out - reconstruction(clt, features)
     errors[:, ZERO_POSITIONS] = 0
     return PromptState(
         tokens=tokens,
-        patterns=stack("attn.hook_pattern"),
-        ln1_scales=stack("ln1.hook_scale"),
-        ln2_scales=stack("ln2.hook_scale"),
-        final_scale=cache["ln_final.hook_scale"][0],
+        patterns=stack(hooks.attn_pattern),
+        ln1_scales=stack(lambda l: hooks.ln_scale(l, "ln1")),
+        ln2_scales=stack(lambda l: hooks.ln_scale(l, "ln2")),
+        final_scale=cache[hooks.FINAL_SCALE][0],
         resid_mid=resid_mid,
         mlp_out=mlp_out,
         features=features,
@@ -101,18 +101,38 @@ def prompt_state(model, clt: CrossLayerTranscoder, tokens) -> PromptState:
     )
 
 
-def freeze_hooks(state: PromptState, n_layers: int, scales: bool = True) -> list[tuple[str, callable]]:
-    """Hooks that fix every attention pattern (and, if ``scales``, every LayerNorm scale) to ``state``'s."""
+def frozen_names(n_layers: int, scales: bool = True) -> list[str]:
+    """What the local replacement model holds at the prompt's clean values: every attention pattern
+    and, if ``scales``, every LayerNorm scale (before each attention, each MLP and the unembedding)."""
+    names = hooks.every_layer(hooks.attn_pattern, n_layers)
+    if scales:
+        names += [hooks.ln_scale(l, norm) for norm in ("ln1", "ln2") for l in range(n_layers)] + [hooks.FINAL_SCALE]
+    return names
+
+
+def hold_hooks(values: dict[str, torch.Tensor]) -> list[tuple[str, callable]]:
+    """Hooks that hold each hook point named in ``values`` at its value (broadcast over a batch of the same prompt)."""
 
     def fixed(value):
         return lambda activation, hook: value.expand_as(activation)
 
-    frozen = [(hooks.attn_pattern(l), fixed(state.patterns[l])) for l in range(n_layers)]
-    if scales:
-        frozen += [(hooks.ln_scale(l, "ln1"), fixed(state.ln1_scales[l])) for l in range(n_layers)]
-        frozen += [(hooks.ln_scale(l, "ln2"), fixed(state.ln2_scales[l])) for l in range(n_layers)]
-        frozen.append(("ln_final.hook_scale", fixed(state.final_scale)))
-    return frozen
+    return [(name, fixed(value)) for name, value in values.items()]
+
+
+def freeze_hooks(state: PromptState, n_layers: int, scales: bool = True) -> list[tuple[str, callable]]:
+    """Hooks that fix every attention pattern (and, if ``scales``, every LayerNorm scale) to ``state``'s."""
+    kept = state_activations(state)
+    return hold_hooks({name: kept[name] for name in frozen_names(n_layers, scales)})
+
+
+def state_activations(state: PromptState) -> dict[str, torch.Tensor]:
+    """What ``state`` kept, by hook point: patterns, LayerNorm scales, MLP inputs and outputs (batch dropped)."""
+    kept = {hooks.FINAL_SCALE: state.final_scale}
+    for l in range(len(state.patterns)):
+        kept |= {hooks.attn_pattern(l): state.patterns[l], hooks.ln_scale(l, "ln1"): state.ln1_scales[l],
+                 hooks.ln_scale(l, "ln2"): state.ln2_scales[l], hooks.resid_mid(l): state.resid_mid[l],
+                 hooks.mlp_out(l): state.mlp_out[l]}
+    return kept
 
 
 @torch.no_grad()
@@ -146,7 +166,7 @@ def run_local(model, clt: CrossLayerTranscoder, state: PromptState, features=Non
     def set_mlp(value, hook):
         return mlp_out[:, hook.layer()]
 
-    fwd_hooks = freeze_hooks(state, L) + [("hook_embed", set_embed)]
+    fwd_hooks = freeze_hooks(state, L) + [(hooks.EMBED, set_embed)]
     fwd_hooks += [(name, keep_mid) for name in hooks.transcoder_inputs(L)]
     fwd_hooks += [(name, set_mlp) for name in hooks.transcoder_outputs(L)]
     tokens = state.tokens[None].expand(batch, -1)

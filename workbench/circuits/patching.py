@@ -52,7 +52,7 @@ def run_logit_diff(model, problem: PatchingProblem, tokens: torch.Tensor, fwd_ho
         final["x"] = value[:, -1]
         return value
 
-    model.run_with_hooks(tokens, return_type=None, fwd_hooks=[*fwd_hooks, ("ln_final.hook_normalized", keep_final)])
+    model.run_with_hooks(tokens, return_type=None, fwd_hooks=[*fwd_hooks, (hooks.FINAL_NORMALIZED, keep_final)])
     direction = model.W_U[:, problem.answer] - model.W_U[:, problem.wrong]
     shift = model.b_U[problem.answer] - model.b_U[problem.wrong]
     norm = model.ln_final  # hook_normalized is before the norm's own weight (and bias, for LayerNorm)

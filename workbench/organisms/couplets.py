@@ -287,12 +287,9 @@ class CoupletsWorld(World):
         means = means or self.target_means(model, hook_name)
         deltas = torch.stack([means[new] - means[self.target(s, a)] for s, a, _, new in cases]) * scale
 
-        def add_direction(resid, hook):
-            resid[:, NEWLINE_POSITION] += deltas.to(resid.device, resid.dtype)
-            return resid
-
         prompts = [self.first_line_prompt(s, a, v) for s, a, v, _ in cases]
-        return self.complete(model, prompts, fwd_hooks=[(hook_name, add_direction)])
+        rewrite = hooks.ResidualEdit(hook_name, deltas, "add", NEWLINE_POSITION)
+        return self.complete(model, prompts, fwd_hooks=[rewrite.hook()])
 
     def line_rewrite_success(self, model, hook_name: str | None = None, scale: float = 1.0) -> float:
         """Fraction of rewrites whose line 2 ends with the new B (and opens with its adjective
@@ -328,12 +325,9 @@ class CoupletsWorld(World):
         first_words = [line[0] for line in self.complete(model, clean_prompts, n_words=1)]
         donor = self.newline_residuals(model, [self.first_line_prompt(d, a, v) for _, a, v, d in cases], hook_name)
 
-        def patch(resid, hook):
-            resid[:, NEWLINE_POSITION] = donor.to(resid.device, resid.dtype)
-            return resid
-
+        patch = hooks.ResidualEdit(hook_name, donor, "set", NEWLINE_POSITION)
         forced = [f"{p} {w}" for p, w in zip(clean_prompts, first_words)]
-        rest = self.complete(model, forced, n_words=LINE_TWO_LENGTH - 1, fwd_hooks=[(hook_name, patch)])
+        rest = self.complete(model, forced, n_words=LINE_TWO_LENGTH - 1, fwd_hooks=[patch.hook()])
         return [[w, *line] for w, line in zip(first_words, rest)]
 
     def plan_patch_success(self, model, hook_name: str | None = None) -> float:

@@ -200,12 +200,9 @@ class FactsWorld(World):
         deltas = means[[self.states.index(t) for t in target_states]] - means[source]
         tokens = model.to_tokens([self.two_hop_prompt(city)] * len(target_states))
 
-        def add_direction(resid, hook):
-            resid[:, STATE_SWAP_POSITION] += deltas.to(resid.device)
-            return resid
-
+        swap = hooks.ResidualEdit(hook_name, deltas, "add", STATE_SWAP_POSITION)
         with torch.no_grad():
-            logits = model.run_with_hooks(tokens, fwd_hooks=[(hook_name, add_direction)])
+            logits = model.run_with_hooks(tokens, fwd_hooks=[swap.hook()])
         return logits[:, -1].argmax(-1).cpu()
 
     def state_swap_success(self, model, cities: list[str] | None = None) -> float:

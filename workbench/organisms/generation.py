@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from workbench.hooks import Cursor
+
 
 def batches_by_length(prompts: list[str], model=None) -> list[list[int]]:
     """Indices of ``prompts`` grouped by their number of words (an organism's words are one token each) or,
@@ -20,24 +22,26 @@ def batches_by_length(prompts: list[str], model=None) -> list[list[int]]:
 
 
 @torch.no_grad()
-def generate(model, prompts: list[str], n_words: int, fwd_hooks=(), offset: dict | None = None) -> list[list[str]]:
+def generate(model, prompts: list[str], n_words: int, fwd_hooks=(), cursor: Cursor | None = None) -> list[list[str]]:
     """Greedy continuation of ``n_words`` tokens after each prompt, with ``fwd_hooks`` active throughout.
 
     Prompts of one length are batched and decoded with a key-value cache, so a hook sees the prompt
-    once and then each new position once. Before each pass ``offset["start"]`` is set to the absolute
-    position of the pass's first token, so that a hook editing one position finds it.
+    once and then each new position once. Before each pass ``cursor`` (``workbench.hooks.Cursor``) is
+    moved to the pass's first absolute position and the rows of ``prompts`` it carries, so that a hook
+    editing one position of each row finds it (``circuits.generate_edited`` builds such hooks).
     """
     from transformer_lens.cache.key_value_cache import TransformerLensKeyValueCache
 
-    offset = {} if offset is None else offset
+    cursor = Cursor() if cursor is None else cursor
     out: list[list[str] | None] = [None] * len(prompts)
     with model.hooks(fwd_hooks=list(fwd_hooks)):
         for rows in batches_by_length(prompts, model):
             tokens = model.to_tokens([prompts[i] for i in rows])
             cache = TransformerLensKeyValueCache.init_cache(model.cfg, model.cfg.device, len(rows))
             new, written = tokens, []
+            cursor.rows = torch.tensor(rows)
             for step in range(n_words):
-                offset["start"] = 0 if step == 0 else tokens.shape[1] + step - 1
+                cursor.start = 0 if step == 0 else tokens.shape[1] + step - 1
                 new = model(new, past_kv_cache=cache)[:, -1].argmax(-1, keepdim=True)
                 written.append(new)
             for i, words in zip(rows, torch.cat(written, 1).tolist()):

@@ -19,7 +19,7 @@ EXPORTS = {
     ],
     "vectors": [
         "Method", "last_position_activations", "example_activations", "residual_norm", "diff_of_means",
-        "probe_direction", "add_direction", "vector_method", "f1_scores", "sae_latent_by_label", "alive_latents",
+        "probe_direction", "vector_method", "f1_scores", "sae_latent_by_label", "alive_latents",
         "concept_probability", "sae_latent_by_effect", "sae_clamp", "max_activation", "sae_clamp_method",
         "example_features", "clt_features_by_label", "clt_clamp_hooks", "clt_clamp_method"
     ],

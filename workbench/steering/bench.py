@@ -410,14 +410,8 @@ def facts_prompt_groups(world, city: str) -> dict[str, list[str]]:
 
 
 def add_at_last_position(vector: torch.Tensor):
-    """A hook adding ``vector`` (d,) at the last position only (the state swap of notebook 00b)."""
-
-    def hook(resid, hook):
-        resid = resid.clone()
-        resid[:, -1] += vector.to(resid.device, resid.dtype)
-        return resid
-
-    return hook
+    """A hook adding ``vector`` (d,) at the last position only (the state swap of notebook 00b): a ``ResidualEdit``'s."""
+    return hooks.residual_hook(vector, "add", positions=-1)
 
 
 @dataclass(frozen=True)

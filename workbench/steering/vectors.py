@@ -9,12 +9,13 @@
   (the probability its direction gives the concept's tokens; Arad et al. 2025);
 - transcoder features clamped across layers: the chosen features of every layer set to a value, the
   difference written through their decoders into every MLP output they reconstruct (the circuit
-  tracing paper's interventions, ``circuits.feature_edit_hooks``, here at every position).
+  tracing paper's interventions, here at every position).
 
 A ``Method`` maps a factor to (model, hooks); ``bench.sweep`` scores it at each factor. Vector
 methods add ``factor × unit`` along the unit direction, ``unit`` being the mean residual norm at
 the hook; clamp methods clamp to ``factor ×`` the latent's largest activation on the examples.
-Every hook acts on every position it sees.
+Every hook acts on every position it sees. The hooks are the intervention engine's
+(``circuits.edit_hooks`` of a ``ResidualEdit`` or of ``FeatureEdits``): a method here only says which edit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Callable
 import torch
 
 from workbench import hooks
-from workbench.circuits.interventions import feature_edit_hooks
+from workbench.circuits.interventions import FeatureEdits, ResidualEdit, edit_hooks, run_edited
 from workbench.feature_matching import f1_scores
 from workbench.organisms.generation import batches_by_length
 
@@ -102,20 +103,11 @@ def probe_direction(acts: torch.Tensor, labels: torch.Tensor, steps: int = 300, 
     return direction / direction.norm()
 
 
-def add_direction(vector: torch.Tensor) -> Callable:
-    """A hook that adds ``vector`` (d,) at every position: resid (batch, pos, d) → resid + vector."""
-
-    def hook(resid, hook):
-        return resid + vector.to(resid.device, resid.dtype)
-
-    return hook
-
-
 def vector_method(name: str, model, hook_name: str, direction: torch.Tensor, unit: float,
                   factors: list[float]) -> Method:
     """Add ``factor × unit`` along ``direction`` (normalised) at ``hook_name``, every position."""
     direction = direction / direction.norm()
-    return Method(name, list(factors), lambda factor: (model, [(hook_name, add_direction(factor * unit * direction))]))
+    return Method(name, list(factors), lambda factor: (model, edit_hooks(ResidualEdit(hook_name, factor * unit * direction))))
 
 
 # ---- SAE latents ------------------------------------------------------------------------------
@@ -142,12 +134,8 @@ def concept_probability(model, task, hook_name: str, vectors: torch.Tensor, n_pr
     prompts = [cases[i].prompt for i in batches_by_length([c.prompt for c in cases], model)[0]][:n_prompts]
     tokens = model.to_tokens(prompts)
     k, n = vectors.shape[0], tokens.shape[0]
-    batch_vectors = vectors.repeat_interleave(n, 0)[:, None]  # (k·n, 1, d)
-
-    def add_each(resid, hook):
-        return resid + batch_vectors.to(resid.dtype)
-
-    logits = model.run_with_hooks(tokens.repeat(k, 1), fwd_hooks=[(hook_name, add_each)])[:, -1]
+    each = ResidualEdit(hook_name, vectors.repeat_interleave(n, 0))  # row i·n + j: vector i after prompt j
+    logits = run_edited(model, tokens.repeat(k, 1), [each]).logits[:, -1]
     concept_ids = torch.tensor(model.tokenizer.convert_tokens_to_ids(task.concept_words))
     return logits.softmax(-1)[:, concept_ids].sum(-1).reshape(k, n).mean(-1)
 
@@ -172,13 +160,9 @@ def sae_latent_by_effect(model, sae, task, hook_name: str, acts: torch.Tensor, s
 def sae_clamp(sae, latent: int, value: float) -> Callable:
     """A hook that clamps SAE ``latent`` to ``value`` at every position and keeps the SAE's error:
     resid + (value − a) × W_dec[latent], a the latent's activation on the live residual."""
-    direction = sae.W_dec[latent].detach()
-
-    def hook(resid, hook):
-        with torch.no_grad():
-            activation = sae.encode(resid)[..., latent]
-        return resid + (value - activation)[..., None] * direction.to(resid.dtype)
-
+    mask = torch.zeros(1, 1, sae.cfg.d_sae, dtype=torch.bool)
+    mask[..., latent] = True
+    [(_, hook)] = edit_hooks(FeatureEdits(mask, torch.full(mask.shape, float(value))), dictionary=sae)
     return hook
 
 
@@ -220,19 +204,15 @@ def clt_clamp_hooks(clt, n_layers: int, features: list[tuple[int, int]], values:
 
     At each MLP input the transcoder encodes the live residual; the change (value − a) of the
     clamped features is written through their decoders into this and every later MLP output
-    (``circuits.feature_edit_hooks``). ``n_layers``: the model's, which the transcoder must read all of.
+    (``circuits.FeatureEdits``). ``n_layers``: the model's, which the transcoder must read all of.
     """
     if n_layers != clt.config.n_layers:
         raise ValueError(f"the model has {n_layers} layers but the transcoder reads {clt.config.n_layers}")
-
-    def clamp(layer, current, resid):
-        edited = current.clone()
-        for (source, index), value in zip(features, values):
-            if source == layer:
-                edited[..., index] = value
-        return edited
-
-    return feature_edit_hooks(clt, clamp)
+    mask = torch.zeros(1, n_layers, clt.config.d_features, dtype=torch.bool)
+    clamped = torch.zeros(mask.shape)
+    for (layer, index), value in zip(features, values):
+        mask[0, layer, index], clamped[0, layer, index] = True, value
+    return edit_hooks(FeatureEdits(mask, clamped), dictionary=clt)
 
 
 def clt_clamp_method(name: str, model, clt, features: list[tuple[int, int]], peaks: list[float],
