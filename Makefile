@@ -19,11 +19,11 @@ lab: $(STAMP)
 	$(BIN)/python -m workbench.lab $(LAB_ARGS)
 
 # Two workers, one torch thread each (workbench.runtime): both cores of the CI machine, notebooks first.
-# loadgroup keeps each notebook's test module on one worker (the module shares one run of its notebook).
+# loadscope sends each test module to one worker as a whole: a notebook's module shares one run of its notebook.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=10
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=10
 
 # Notebooks are committed without outputs (plotly and circuitsvis inline megabytes of JS).
 clear-outputs: $(STAMP)

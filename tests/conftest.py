@@ -93,12 +93,8 @@ def _notebook_order(item) -> tuple:
     return (2, 0)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(config, items):
-    """Each notebook's module goes to one worker as a whole (its kernel is shared); notebooks run first."""
-    for item in items:
-        if "tests/notebooks/test_" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    """Notebooks run first: they are the longest tests, and two workers balance best when long work starts early."""
     items.sort(key=_notebook_order)
 
 

@@ -2,8 +2,8 @@
 
 A module names its notebook (``NOTEBOOK``) and the claims its prose makes (``CLAIMS``, see
 ``tests.claims``), imports the shared tests from ``tests.notebooks.common`` and reads the run's values
-with ``run.value("expression")``. The whole module goes to one xdist worker (its own ``xdist_group``),
-so the notebook runs once per suite.
+with ``run.value("expression")``. ``make test`` distributes by module (``--dist loadscope``), so the
+whole module goes to one worker and the notebook runs once per suite.
 """
 
 from __future__ import annotations
