@@ -36,10 +36,22 @@ def heldout_tokens(world, n_sentences: int = 1000, seed: int = 12345):
     if len(sentences) > n_sentences:
         order = torch.randperm(len(sentences), generator=torch.Generator().manual_seed(seed))[:n_sentences]
         sentences = [sentences[i] for i in order.tolist()]
-    tokens = world.tokenize(sentences)
-    pad = world.tokenizer.pad_token_id
+    return _with_predicting_mask(world, world.tokenize(sentences))
+
+
+def world_tokens(world, n_sentences: int = 1000, seed: int = 12345):
+    """``n_sentences`` rows of ``world``'s training distribution drawn with ``seed``, and the predicting positions.
+
+    The text the dictionaries trained on, for what is not a claim about unseen text: which features
+    fire at all (a feature silent on it is dead). Fidelity is measured on ``heldout_tokens``.
+    """
+    return _with_predicting_mask(world, world.sample_tokens(n_sentences, seed))
+
+
+def _with_predicting_mask(world, tokens: torch.Tensor):
+    """``(tokens, mask)``: True where the next token is not padding."""
     mask = torch.zeros_like(tokens, dtype=torch.bool)
-    mask[:, :-1] = tokens[:, 1:] != pad
+    mask[:, :-1] = tokens[:, 1:] != world.tokenizer.pad_token_id
     return tokens, mask
 
 
