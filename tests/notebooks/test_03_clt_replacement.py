@@ -26,6 +26,11 @@ CLAIMS = [
     Wording("zero almost everywhere", "a fact of calculus: the step's derivative"),
     Wording("a feature that fires costs about 1 however strongly it fires", "what tanh does: it saturates at 1"),
     Wording("features that never reach their threshold", "what the pre-activation term is for"),
+    Rule("**Fidelity** on sentences the organisms never trained on",
+         "all(set(w.heldout_sentences()).isdisjoint(w.training_sentences()) for _, w in models.values())"),
+    Claim("the two-hop sentences of the facts world's 50 held-out cities", "len(heldout['facts'][0])"),
+    Rule("Each organism drew many more training sentences than its world has",  # "many": over five times as many
+         "all(w.train_config.steps * w.train_config.batch_size > 5 * len(w.training_sentences()) for _, w in models.values())"),
     Rule("Agreement looks lower on the couplets than on the facts",
          "max(fidelities[n].top1_agreement for n in ('couplets_clt', 'couplets_plt')) "
          "< min(fidelities[n].top1_agreement for n in ('facts_clt', 'facts_plt'))"),
@@ -55,7 +60,9 @@ CLAIMS = [
     Rule("it still answers every held-out two-hop question, as its original does",
          "seed_record['behaviour']['two_hop_heldout_city'] == seed_record['organism_metrics']['two_hop_heldout_city'] "
          "== 1.0"),
-    Wording("A feature that never fires on held-out text", "the definition of a dead feature"),
+    Wording("A feature that never fires on the world's sentences", "the definition of a dead feature"),
+    Rule("the facts world's held-out sentences are all two-hop questions",
+         "set(facts_world.heldout_sentences()) <= {facts_world.sentence('two_hop', c) for c in facts_world.cities}"),
     Rule("fewer than one in ten features is dead in any layer of any transcoder here",
          "all(bool(((r == 0).sum(1) < 0.1 * r.shape[1]).all()) for r in rates.values())"),
     Rule("Position 0 (`<bos>`) has no feature or error nodes",
@@ -67,8 +74,8 @@ CLAIMS = [
     Rule("the difference can only be modest", f"(lambda long: abs(long[1] - long[0]) < 0.1)({PLT_THEN_CLT.format('2:')})"),
     Rule("in the second layer the CLT needs fewer features per token than the PLT",
          "fidelities['facts_clt'].l0[1] < fidelities['facts_plt'].l0[1]"),
-    Rule("follows the organisms closely (KL ≤ 0.001 nats)",
-         "max(fidelities[n].kl for n in ('facts_clt', 'couplets_clt')) <= 0.001"),
+    Rule("follows the organisms closely on sentences they never trained on (KL < 0.002 nats)",
+         "max(fidelities[n].kl for n in ('facts_clt', 'couplets_clt')) < 0.002"),
     Rule("every held-out two-hop question answered with either transcoder",
          "behaviour['facts_clt']['two_hop_heldout_city'] == behaviour['facts_plt']['two_hop_heldout_city'] == 1.0"),
     Rule("every couplet rhymes",
@@ -77,7 +84,7 @@ CLAIMS = [
          f"all(f.top1_agreement_decided == 1.0 for f in fidelities.values()) and {ONLY_AT_FREE_CHOICES}"),
 ]
 
-# Agreement over every token, free choices included (measured when shipped: facts 1.000, couplets 0.927).
+# Agreement over every token of the held-out sentences, free choices included (recorded: facts 1.000, couplets 0.927).
 PLAIN_AGREEMENT_FLOOR = {"facts": 0.95, "couplets": 0.9}
 DIGEST = ("__import__('hashlib').sha256(b''.join(v.detach().contiguous().numpy().tobytes() "
           "for v in {}.state_dict().values())).hexdigest()")
@@ -144,7 +151,7 @@ def test_cross_layer_features_leave_fewer_features_to_the_second_layer(run):
     for organism in ("facts", "couplets"):
         clt, plt = run.value(f"[fidelities['{organism}_clt'].l0[1], fidelities['{organism}_plt'].l0[1]]")
         assert clt < 0.8 * plt, organism
-    assert [round(x) for x in run.value("[fidelities['facts_clt'].l0[1], fidelities['facts_plt'].l0[1]]")] == [14, 25]
+    assert [round(x) for x in run.value("[fidelities['facts_clt'].l0[1], fidelities['facts_plt'].l0[1]]")] == [14, 24]
 
 
 def test_cross_layer_features_shorten_paths(run):

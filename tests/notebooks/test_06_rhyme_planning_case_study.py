@@ -33,6 +33,9 @@ CLAIMS = [
          f"{TABLE_ROW.format('couplets_control', 'probe accuracy')} >= 0.95 and "
          f"{TABLE_ROW.format('couplets_control', SUPPRESSED)} == 0 == {TABLE_ROW.format('couplets_control', INJECTED)}"),
     # 1 · transcoders
+    Rule("on couplets of the held-out pairs, which the organisms never trained on",
+         "all(records[n]['heldout_sentences'] == min(1000, len(loaded[n][1].heldout_sentences())) and "
+         "set(loaded[n][1].heldout_sentences()).isdisjoint(loaded[n][1].training_sentences()) for n in ORGANISMS)"),
     Wording("top-1 agreement", "the metric's name: agreement on the most likely token"),
     Rule("a replacement that agrees with the original wherever the original has decided, and still rhymes",
          "all(r['fidelity']['top1_agreement_decided'] == 1.0 and r['behaviour']['rhyme_accuracy'] == 1.0 "
