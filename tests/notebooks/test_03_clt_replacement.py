@@ -49,14 +49,12 @@ CLAIMS = [
          "behaviour['couplets_clt']['rhyme_accuracy'] == behaviour['couplets_plt']['rhyme_accuracy'] == 1.0"),
     Wording("The facts organism retrained with seed 1", "the seed's name"),
     Rule("it too composes on every held-out city", "seed_record['organism_metrics']['two_hop_heldout_city'] == 1.0"),
-    Wording("Where the seed-1 organism has decided", "the seed's name"),
-    Rule("its CLT agrees with its top prediction everywhere, as the shipped one does",
-         "seed_fidelity['top1_agreement_decided'] == fidelities['facts_clt'].top1_agreement_decided == 1.0"),
-    Rule("over all positions it agrees a little less often than the shipped one",
-         "0 < fidelities['facts_clt'].top1_agreement - seed_fidelity['top1_agreement'] < 0.05"),
-    Rule("Its KL divergence is as small", "round(seed_fidelity['kl'], 4) == round(fidelities['facts_clt'].kl, 4)"),
-    Rule("at about the same L0 per layer",
-         "all(abs(a - b) <= 0.1 * b for a, b in zip(seed_fidelity['l0'], fidelities['facts_clt'].l0))"),
+    Wording("the seed-1 organism's CLT", "the seed's name"),
+    Rule("agrees with its top prediction everywhere, as the shipped one does",
+         "seed_fidelity['top1_agreement'] == fidelities['facts_clt'].top1_agreement == 1.0"),
+    Rule("with a KL divergence as small (below 0.002 nats)", "max(seed_fidelity['kl'], fidelities['facts_clt'].kl) < 0.002"),
+    Rule("fewer features per token in each layer",
+         "all(a < b for a, b in zip(seed_fidelity['l0'], fidelities['facts_clt'].l0))"),
     Rule("it still answers every held-out two-hop question, as its original does",
          "seed_record['behaviour']['two_hop_heldout_city'] == seed_record['organism_metrics']['two_hop_heldout_city'] "
          "== 1.0"),
@@ -171,9 +169,10 @@ def test_the_seed_one_transcoder_as_the_notebook_prints_it(run):
     assert record == artifacts.seed_transcoder_record("facts_clt", 1)
     fidelity = record["fidelity"]
     shipped = run.value("(lambda f: [f.top1_agreement, f.kl])(fidelities['facts_clt'])")
+    assert record["heldout_sentences"] == 50
     assert round(fidelity["top1_agreement_decided"], 3) == 1.0
-    assert (round(fidelity["top1_agreement"], 3), round(shipped[0], 3)) == (0.976, 1.0)
-    assert round(fidelity["kl"], 4) == round(shipped[1], 4) == 0.0002
+    assert (round(fidelity["top1_agreement"], 3), round(shipped[0], 3)) == (1.0, 1.0)
+    assert (round(fidelity["kl"], 4), round(shipped[1], 4)) == (0.0006, 0.0012)
 
 
 def test_the_short_run_is_the_shipped_recipe_stopped_early_and_already_close(run):
