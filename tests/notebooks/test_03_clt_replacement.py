@@ -52,7 +52,7 @@ CLAIMS = [
     Wording("the seed-1 organism's CLT", "the seed's name"),
     Rule("agrees with its top prediction everywhere, as the shipped one does",
          "seed_fidelity['top1_agreement'] == fidelities['facts_clt'].top1_agreement == 1.0"),
-    Rule("with a KL divergence as small (below 0.002 nats)", "max(seed_fidelity['kl'], fidelities['facts_clt'].kl) < 0.002"),
+    Rule("with a KL divergence as small", "max(seed_fidelity['kl'], fidelities['facts_clt'].kl) < 0.002"),  # both tiny
     Rule("fewer features per token in each layer",
          "all(a < b for a, b in zip(seed_fidelity['l0'], fidelities['facts_clt'].l0))"),
     Rule("it still answers every held-out two-hop question, as its original does",
