@@ -9,7 +9,7 @@ import pronouncing
 import pytest
 import torch
 
-from workbench import organisms
+from workbench import artifacts, organisms
 from workbench.organisms.couplets import (
     A_POSITION,
     B_POSITION,
@@ -210,3 +210,19 @@ def test_short_retrain_passes_floor():
     model = organisms.train("couplets", train_config=config, progress=False)
     assert world.rhyme_scores(model, world.heldout_pairs, verbs=["looked"])["rhyme_accuracy"] >= 0.5
 
+
+def test_the_bottleneck_recipe_and_its_transcoder_retrain_from_the_registry():
+    """``artifacts.train`` on the registry's recipes, shortened: the organism keeps its mask and learns the
+    couplets' grammar (its rhyme comes after step 500 of 800, too late for a test); the transcoder recipe on
+    the shipped organism already follows it where it has decided."""
+    history = []
+    model = artifacts.train("couplets_bottleneck", steps=40, eval_every=40, progress=False, history=history)
+    world = organisms.get_world("couplets_bottleneck")
+    assert history[-1]["loss"] < 0.3 * history[0]["loss"]
+    line = world.complete(model, [world.first_line_prompt("hunter", "cake")])[0]
+    assert line[1:3] == [",", "he"] and line[4] == "the"
+    _, cache = model.run_with_cache(model.to_tokens(world.couplet("hunter", "cake")),
+                                    names_filter=lambda name: name.endswith("hook_pattern"))
+    assert cache["blocks.1.attn.hook_pattern"][0, :, NEWLINE_POSITION + 1:, :NEWLINE_POSITION].max() == 0
+    clt = artifacts.train("couplets_bottleneck_clt", steps=150, n_sentences=1000, progress=False)
+    assert artifacts.evaluate("couplets_bottleneck_clt", clt)["fidelity"]["top1_agreement_decided"] >= 0.9

@@ -187,6 +187,7 @@ def _registry() -> dict[str, Artifact]:
         "couplets_plt": TranscoderRecipe("couplets", cross_layer=False),
         "couplets_lookback_clt": TranscoderRecipe("couplets_lookback", cross_layer=True),
         "couplets_control_clt": TranscoderRecipe("couplets_control", cross_layer=True),
+        "couplets_bottleneck_clt": TranscoderRecipe("couplets_bottleneck", cross_layer=True),
     }
     real_transcoders = {
         # Per-layer transcoders on all 30 MLPs of SmolLM2 (notebook 08), 128 features each (17.8 MB in
