@@ -91,6 +91,10 @@ class NewlineLabels:
                     out[kind] += 1
         return out
 
+    def labelled(self, min_f1: float = MIN_F1) -> torch.Tensor:
+        """(L, F) bool: the features that fire at ``<nl>`` and carry a label (F1 ≥ ``min_f1``)."""
+        return torch.tensor([[bool(kind) for kind in row] for row in self.kinds]) & (self.f1 >= min_f1)
+
     def planned_words(self, min_f1: float = MIN_F1) -> list[str]:
         """Planned words that have at least one feature of their own."""
         return sorted({self.values[l][f] for l, row in enumerate(self.kinds) for f, k in enumerate(row)
@@ -443,15 +447,18 @@ def direction_split(model, world) -> dict[str, float]:
     return out
 
 
-def feature_patch(model, world, clt, labels: NewlineLabels | None = None, min_f1: float = MIN_F1) -> float:
+def feature_patch(model, world, clt, labels: NewlineLabels | None = None, labelled: bool = True,
+                  min_f1: float = MIN_F1) -> float:
     """The donor's transcoder features at ``<nl>`` clamped into the clean first line (``world.cross_patch_cases``:
     a donor of another topic and rhyme class), on the original model: the share of lines that end with the
-    donor's B. Every feature, or with ``labels`` only those carrying a ground-truth label (F1 ≥ ``min_f1``)."""
+    donor's B. Every feature; or, given ``labels``, only those that carry a ground-truth label (F1 ≥ ``min_f1``),
+    or with ``labelled=False`` only those that fire at ``<nl>`` and carry none."""
     cases = world.cross_patch_cases()
     clean, donors = [(s, a, v) for s, a, v, _, _ in cases], [(d, da, v) for _, _, v, d, da in cases]
     values = newline_features(model, world, clt, donors)
     mask = torch.ones_like(values, dtype=torch.bool)
     if labels is not None:
-        mask &= torch.tensor([[bool(kind) for kind in row] for row in labels.kinds]) & (labels.f1 >= min_f1)
+        live = torch.tensor([[bool(kind) for kind in row] for row in labels.kinds])
+        mask &= labels.labelled(min_f1) if labelled else live & ~labels.labelled(min_f1)
     lines = generate_with_edit(model, world, clt, clean, mask, values)
     return sum(world.ending(line) == world.target(d, da) for line, (*_, d, da) in zip(lines, cases)) / len(cases)
