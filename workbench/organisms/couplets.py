@@ -73,8 +73,9 @@ class CoupletsWorld(World):
 
     name = "couplets"
     model_config = OrganismConfig(n_layers=2, d_model=128, n_heads=4, d_mlp=512, n_ctx=16, seed=0)
-    # lr 1e-3, not 3e-3: at 3e-3 the lookback organism (seed 0) never learned to read <nl> (its
-    # layer-1 heads locked onto the class-carrying positions); at 1e-3 it did for seeds 0, 1, 2.
+    # lr 1e-3, not 3e-3: at 3e-3 the lookback organism (seed 0) never learned to read the subject's
+    # topic from <nl> (its layer-1 heads locked onto the positions 8–11 that carry A's rhyme class);
+    # at 1e-3 it did for seeds 0, 1, 2.
     train_config = TrainConfig(steps=800, batch_size=128, lr=1e-3, seed=0, eval_every=100)
     # Does line 2's first word name B (planning demo) or not (control, lookback)?
     first_word_names_b = True
