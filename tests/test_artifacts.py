@@ -25,7 +25,7 @@ def test_every_shipped_thing_is_registered():
     assert artifacts.names("sae") == ["facts_resid1", "smollm2_resid24"]
     assert set(artifacts.names("transcoder")) == {
         "facts_clt", "facts_plt", "facts_heldout_states_clt", "couplets_clt", "couplets_plt",
-        "couplets_lookback_clt", "couplets_control_clt", "smollm2_plt",
+        "couplets_lookback_clt", "couplets_control_clt", "couplets_bottleneck_clt", "smollm2_plt",
     }
     for name in artifacts.names():
         artifact = artifacts.get(name)

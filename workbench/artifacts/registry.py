@@ -55,6 +55,7 @@ def _recipes() -> dict:
         "couplets_plt": TranscoderRecipe("couplets", cross_layer=False),
         "couplets_lookback_clt": TranscoderRecipe("couplets_lookback", cross_layer=True),
         "couplets_control_clt": TranscoderRecipe("couplets_control", cross_layer=True),
+        "couplets_bottleneck_clt": TranscoderRecipe("couplets_bottleneck", cross_layer=True),
     })
     return recipes
 

@@ -36,7 +36,7 @@ EXPORTS = {
         "SEED_COLORS", "seed_spread_figure", "seed_spread_table"
     ],
     "planning": [
-        "ORGANISM_COLORS", "position_profile_figure"
+        "ORGANISM_COLORS", "position_profile_figure", "attention_paths_text"
     ],
     "steering": [
         "AXBENCH_OVERALL", "METHOD_COLORS", "tradeoff_figure", "steering_table", "side_effects_figure",
