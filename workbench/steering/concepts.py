@@ -91,14 +91,13 @@ def method_scores(entries: dict[str, dict]) -> dict[str, dict[str, float]]:
 
 
 def first_places(entries: dict[str, dict]) -> dict[str, dict[str, int]]:
-    """{method: {"first": concepts where no method scores higher (ties included), "alone": where it beats every
-    other method}}. Methods are compared as ``overall_by_method`` gives them, so where one SAE latent is chosen
-    both ways its two "by label" and "by effect" methods tie."""
+    """{method: {"first": concepts where no method of the concept's own table scores higher (ties included),
+    "alone": where it beats every other method}}. Each concept's own rows are ranked, as its table ranks them:
+    where one SAE latent is chosen both by label and by effect it is one method there, under its by-label names."""
     counts = {m: {"first": 0, "alone": 0} for m in method_scores(entries)}
     for entry in entries.values():
-        scores = overall_by_method(entry)
-        top = max(scores.values())
-        leaders = [m for m, s in scores.items() if s == top]
+        top = max(row["overall"] for row in entry["rows"])
+        leaders = [row["method"] for row in entry["rows"] if row["overall"] == top]
         for m in leaders:
             counts[m]["first"] += 1
             counts[m]["alone"] += len(leaders) == 1

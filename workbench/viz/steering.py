@@ -64,15 +64,21 @@ def method_summary_table(summaries: dict[str, list[dict]], n_concepts: dict[str,
     return "\n".join(lines).rstrip()
 
 
-def concept_scores_figure(scores: dict[str, dict[str, dict[str, float]]], title: str):
-    """One row per (task, method), one dot per concept at its overall score, the mean marked by a black bar.
+def concept_scores_figure(scores: dict[str, dict[str, dict[str, float]]], title: str,
+                          highlight: dict[str, str] | None = None):
+    """One row per (task, method), best mean first, one dot per concept at its overall score, the mean a black bar.
 
-    ``scores``: task → ``steering.method_scores(entries)`` ({method: {concept: overall}}). Dots are spread
-    vertically within their row (a fixed pattern, no randomness) so that equal scores stay visible.
+    ``scores``: task → ``steering.method_scores(entries)`` ({method: {concept: overall}}); ``highlight``: task →
+    one concept to ring in black (the one a notebook ran live). Dots are spread vertically within their row (a
+    fixed pattern, no randomness) so that equal scores stay visible.
     """
     import plotly.graph_objects as go
 
-    rows = [(task, method) for task in scores for method in scores[task]]
+    def mean(values: dict) -> float:
+        return sum(values.values()) / len(values)
+
+    rows = [(task, method) for task in scores  # best mean first within each task
+            for method in sorted(scores[task], key=lambda m: -mean(scores[task][m]))]
     figure = go.Figure()
     for index, (task, method) in enumerate(rows):
         by_concept = scores[task][method]
@@ -82,11 +88,17 @@ def concept_scores_figure(scores: dict[str, dict[str, dict[str, float]]], title:
             legendgroup=method, showlegend=False, opacity=0.7,
             marker=dict(size=7, color=METHOD_COLORS.get(method, "#7f7f7f")),
             customdata=list(by_concept), hovertemplate="%{customdata}: %{x:.3f}<extra>" + method + "</extra>"))
-        mean = sum(by_concept.values()) / len(by_concept)
+        ringed = (highlight or {}).get(task)
+        if ringed in by_concept:
+            figure.add_trace(go.Scatter(
+                x=[by_concept[ringed]], y=[index + offsets[list(by_concept).index(ringed)]], mode="markers",
+                name=" / ".join((highlight or {}).values()), legendgroup="highlight", showlegend=index == 0,
+                marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
+                hovertemplate=f"{ringed}: %{{x:.3f}}<extra>{method}</extra>"))
         figure.add_trace(go.Scatter(
-            x=[mean], y=[index], mode="markers", name="mean over concepts", legendgroup="mean",
-            showlegend=index == 0, marker=dict(symbol="line-ns", size=26, line=dict(width=3, color="black")),
-            hovertemplate=f"mean {mean:.3f}<extra>{method}</extra>"))
+            x=[mean(by_concept)], y=[index], mode="markers", name="mean over concepts", legendgroup="mean",
+            showlegend=index == 0, marker=dict(symbol="line-ns", size=22, line=dict(width=3, color="black")),
+            hovertemplate=f"mean {mean(by_concept):.3f}<extra>{method}</extra>"))
     figure.update_layout(
         title=title, width=900, height=120 + 34 * len(rows), margin=dict(l=300),
         xaxis=dict(title="overall score on the report split (one dot per concept)", range=[-0.03, 1.03]),
