@@ -83,7 +83,8 @@ CLAIMS = [
     Claim("entering block 1", "int(facts_choices.hook.split('.')[1])"),
     Wording("whose direction most raises the probability of California's words", "how the method chooses"),
     Rule("(hundreds of sentences", "100 <= len(facts_task.split('train')) < 1000"),
-    Rule("The directions and the SAE latent all reach the concept",
+    Wording("Section 4 asks", "a section of this notebook, by number"),
+    Rule("On this concept the directions and the SAE latent all reach the concept",
          on_run("all(max(x.concept for x in f[m].choose) >= 0.95 "
                 "for m in ('difference of means', 'probe', 'SAE latent added', 'SAE latent clamped'))")),
     Rule("Pushed past its best factor, the difference of means breaks the **instruction** first (it names California, "
@@ -171,6 +172,7 @@ CLAIMS = [
     Rule("some states have a latent that steers perfectly, others get a best-labelled latent that barely steers, which "
          "is why choosing by output effect helps where it picks another latent.",
          over_concepts(SAE_WHOLE_RANGE) + " and effect_wins > len(other_latent) / 2"),
+    Wording("A dictionary latent is only as good as the feature the SAE happened to learn", "an explanation"),
     Rule("Fine-tuning is chosen at the largest budget of its sweep on every state, so it is still rising there",
          over_concepts(FT_LARGEST_BUDGET)),
     # 6 · side effects
@@ -194,7 +196,7 @@ CLAIMS = [
          "facts_table[1]['method'].startswith('SAE latent') and steering.same_latent(facts_entries['California'])"),
     Rule("Of its bottom order (DiffMean > SAE > probe) only the first place holds over our states, at far higher "
          "scores: on average the probe beats the SAE latent.",
-         over_concepts(f"fs['difference of means']['mean'] == max(fs[m]['mean'] for m in ('probe',) + ({', '.join(SAE_ALL)})) "
+         over_concepts(f"fs['difference of means']['mean'] > max(fs[m]['mean'] for m in ('probe',) + ({', '.join(SAE_ALL)})) "
                        f"and {PROBE_ABOVE_EVERY_SAE} "
                        "and all(fs[m]['mean'] > 2 * ax[a] for m, a in (('difference of means', 'DiffMean'), "
                        "('SAE latent added', 'SAE'), ('probe', 'probe')))")),
