@@ -40,7 +40,7 @@ EXPORTS = {
     ],
     "steering": [
         "AXBENCH_OVERALL", "METHOD_COLORS", "tradeoff_figure", "steering_table", "side_effects_figure",
-        "steering_slider"
+        "steering_slider", "method_summary_table", "concept_scores_figure"
     ],
 }
 
