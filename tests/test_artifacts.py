@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import subprocess
@@ -11,13 +13,20 @@ import pytest
 import torch
 
 from workbench import artifacts, models, organisms, saes, transcoders
+from workbench.artifacts import cli
 from tests.conftest import REPO
 
 
-def run_cli(*args: str) -> str:
-    """Stdout of ``python -m workbench.artifacts ARGS`` in a fresh process."""
-    command = [sys.executable, "-m", "workbench.artifacts", *args]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+def run_cli(*args: str, fresh_process: bool = False) -> str:
+    """Stdout of ``python -m workbench.artifacts ARGS``: in a fresh process, or (a process's start-up saved) the same
+    ``main`` called here."""
+    if fresh_process:
+        command = [sys.executable, "-m", "workbench.artifacts", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(list(args)) == 0
+    return out.getvalue()
 
 
 def test_every_shipped_thing_is_registered():
@@ -25,7 +34,7 @@ def test_every_shipped_thing_is_registered():
     assert artifacts.names("sae") == ["facts_resid1", "smollm2_resid24"]
     assert set(artifacts.names("transcoder")) == {
         "facts_clt", "facts_plt", "facts_heldout_states_clt", "couplets_clt", "couplets_plt",
-        "couplets_lookback_clt", "couplets_control_clt", "smollm2_plt",
+        "couplets_lookback_clt", "couplets_control_clt", "couplets_bottleneck_clt", "smollm2_plt",
     }
     for name in artifacts.names():
         artifact = artifacts.get(name)
@@ -45,7 +54,7 @@ def test_unknown_names_and_kinds_are_refused():
 
 
 def test_cli_lists_kind_size_and_command():
-    out = run_cli("list")
+    out = run_cli("list", fresh_process=True)
     for name in artifacts.names():
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
         assert artifacts.get(name).kind in line

@@ -15,12 +15,14 @@ import pronouncing
 import pytest
 import torch
 
-from workbench import organisms
+from workbench import artifacts, organisms
 from workbench.organisms.couplets import (
+    A_POSITION,
     B_POSITION,
     LOOKBACK,
     NEWLINE_POSITION,
     SUBJECT_POSITION,
+    CoupletsBottleneckWorld,
     CoupletsControlWorld,
     CoupletsLookbackWorld,
     CoupletsWorld,
@@ -28,7 +30,7 @@ from workbench.organisms.couplets import (
 from workbench.organisms.couplets_data import ADJECTIVES, OPENERS
 from workbench.organisms.tokenizer import UnknownWordError
 
-WORLDS = {cls.name: cls for cls in (CoupletsWorld, CoupletsControlWorld, CoupletsLookbackWorld)}
+WORLDS = {cls.name: cls for cls in (CoupletsWorld, CoupletsControlWorld, CoupletsLookbackWorld, CoupletsBottleneckWorld)}
 
 
 def rhyming_parts(word: str) -> set[str]:
@@ -117,6 +119,44 @@ def test_lookback_hides_the_subject_from_line_two():
         assert pattern[:, NEWLINE_POSITION, SUBJECT_POSITION].min() > 0
 
 
+def test_only_the_bottleneck_leaves_the_newline_as_the_only_path():
+    """The attention-window arithmetic (``attention_paths``): what reaches the position that predicts B without
+    passing through <nl>. Lookback: A does (positions 8–11 see it in layer 0), the subject does not."""
+    predicts_b = B_POSITION - 1
+    reaches = {name: {source: predicts_b in layers[-1] for source, layers in world().attention_paths().items()}
+               for name, world in WORLDS.items()}
+    without_newline = {name: (r["A, not through <nl>"], r["subject, not through <nl>"]) for name, r in reaches.items()}
+    assert without_newline == {"couplets": (True, True), "couplets_control": (True, True),
+                               "couplets_lookback": (True, False), "couplets_bottleneck": (False, False)}
+    lookback = CoupletsLookbackWorld().attention_paths()["A, not through <nl>"]
+    assert lookback[0] == [6, 8, 9, 10, 11]
+
+
+def test_the_bottleneck_hides_line_one_from_line_two():
+    """Every query after <nl> gives no weight to line 1; <nl> itself attends to the subject and to A."""
+    model, world = organisms.load("couplets_bottleneck")
+    tokens = model.to_tokens(world.couplet("hunter", "cake"))
+    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
+    for layer in range(model.cfg.n_layers):
+        pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0]  # (head, query, key)
+        assert pattern[:, NEWLINE_POSITION + 1:, :NEWLINE_POSITION].max() == 0
+    newline = cache["blocks.0.attn.hook_pattern"][0, :, NEWLINE_POSITION]
+    assert newline[:, SUBJECT_POSITION].max() > 0.2 and newline[:, A_POSITION].max() > 0.2
+
+
+def test_patching_the_newline_from_another_class_and_topic_moves_b_only_in_the_bottleneck():
+    """Issue 25: <nl> patched from a couplet of another rhyme class *and* topic (384 held-out cases) ends
+    line 2 with the donor's B in ≥ 0.9 of them in the bottleneck organism; never in the lookback organism,
+    whose rhyme class reaches B through line 2's first positions."""
+    for name, low, high in (("couplets_bottleneck", 0.9, 1.0), ("couplets_lookback", 0.0, 0.0)):
+        model, world = organisms.load(name)
+        cases = world.cross_patch_cases()
+        assert len(cases) == 384 and all(
+            world.topic_of[d] != world.topic_of[s] and world.rhyme_class_of[da] != world.rhyme_class_of[a]
+            for s, a, _, d, da in cases)
+        assert low <= world.cross_patch_success(model) <= high, name
+
+
 # ---- training -------------------------------------------------------------------------------------
 def test_short_retrain_passes_floor():
     """A fraction of the recipe already writes held-out couplets (the full recipe is shipped)."""
@@ -124,3 +164,20 @@ def test_short_retrain_passes_floor():
     config = dataclasses.replace(world.train_config, steps=150, eval_every=150)
     model = organisms.train("couplets", train_config=config, progress=False)
     assert world.rhyme_scores(model, world.heldout_pairs, verbs=["looked"])["rhyme_accuracy"] >= 0.5
+
+
+def test_the_bottleneck_recipe_and_its_transcoder_retrain_from_the_registry():
+    """``artifacts.train`` on the registry's recipes, shortened: the organism keeps its mask and learns the
+    couplets' grammar (its rhyme comes after step 500 of 800, too late for a test); the transcoder recipe on
+    the shipped organism already follows it where it has decided."""
+    history = []
+    model = artifacts.train("couplets_bottleneck", steps=40, eval_every=40, progress=False, history=history)
+    world = organisms.get_world("couplets_bottleneck")
+    assert history[-1]["loss"] < 0.3 * history[0]["loss"]
+    line = world.complete(model, [world.first_line_prompt("hunter", "cake")])[0]
+    assert line[1:3] == [",", "he"] and line[4] == "the"
+    _, cache = model.run_with_cache(model.to_tokens(world.couplet("hunter", "cake")),
+                                    names_filter=lambda name: name.endswith("hook_pattern"))
+    assert cache["blocks.1.attn.hook_pattern"][0, :, NEWLINE_POSITION + 1:, :NEWLINE_POSITION].max() == 0
+    clt = artifacts.train("couplets_bottleneck_clt", steps=150, n_sentences=1000, progress=False)
+    assert artifacts.evaluate("couplets_bottleneck_clt", clt)["fidelity"]["top1_agreement_decided"] >= 0.9

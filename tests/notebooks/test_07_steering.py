@@ -1,5 +1,7 @@
 """Notebook 07's own run: the steering bench toward California (facts) and food (couplets), every method's sweep, the
-AxBench-form tables, the comparison with AxBench, and the side effects of Dallas → California.
+AxBench-form tables, the shipped table over every state and topic as the notebook read it (its live rows equal to the
+shipped ones, each method's mean, spread and first places), the comparison with AxBench, and the side effects of
+Dallas → California.
 
 Reads the values notebook 07's kernel computed; the steering package on hand-made inputs (the graders on invented
 generations, the harmonic mean, hooks at rest, the SAE clamp's arithmetic, generation with a cache) is tested in
@@ -26,14 +28,30 @@ def on_run(body: str) -> str:
             "{r['method']: r for r in couplets_table}, viz.AXBENCH_OVERALL)")
 
 
+def over_concepts(body: str) -> str:
+    """``body`` evaluated in the kernel with ``fs``, ``cs``: the facts and couplets summaries by method (mean, std, min,
+    max, first, alone over every concept of the shipped table the notebook loaded), ``fe``, ``ce``: their entries by
+    concept, ``share``: ``steering.share_of_concepts``, and ``ax``: AxBench's published overall scores."""
+    return (f"(lambda fs, cs, fe, ce, share, ax: {body})("
+            "{r['method']: r for r in method_summaries['facts']}, {r['method']: r for r in method_summaries['couplets']}, "
+            "concept_entries['facts'], concept_entries['couplets'], steering.share_of_concepts, viz.AXBENCH_OVERALL)")
+
+
 PROBE_ONLY_WITHOUT_INSTRUCTION = "all(x.instruction < 0.5 for x in f['probe'].choose if x.concept >= 0.9)"
-FINE_TUNING_RISING = ("f['fine-tuning'].choose[-1].overall > f['fine-tuning'].choose[-2].overall "
-                      "and fr['fine-tuning']['factor'] == max(f['fine-tuning'].factors)")
-AXBENCH_ORDER_HERE = ("fr['difference of means']['overall'] > max(fr[m]['overall'] for m in " + SAE + ") "
-                      "and min(fr[m]['overall'] for m in " + SAE + ") > fr['probe']['overall'] "
-                      "and ax['DiffMean'] > ax['SAE'] > ax['probe']")
-FAR_ABOVE_AXBENCH = ("all(fr[m]['overall'] > 2 * ax[a] for m, a in (('difference of means', 'DiffMean'), "
-                     "('SAE latent added', 'SAE'), ('SAE latent clamped', 'SAE'), ('probe', 'probe')))")
+SAE_ALL = ("'SAE latent added'", "'SAE latent clamped'", "'SAE latent (by effect) added'", "'SAE latent (by effect) clamped'")
+PROBE_ABOVE_EVERY_SAE = "all(fs['probe']['mean'] > fs[m]['mean'] for m in (" + ", ".join(SAE_ALL) + "))"
+DOM_BEST_FACTS = ("fs['difference of means']['mean'] == max(r['mean'] for r in fs.values()) "
+                  "and fs['difference of means']['std'] == min(r['std'] for r in fs.values()) "
+                  "and fs['difference of means']['first'] < len(fe) / 2")
+FT_THEN_PROBE = ("[m for m in sorted(fs, key=lambda m: -fs[m]['mean'])][:3] == "
+                 "['difference of means', 'fine-tuning', 'probe']")
+SAE_WHOLE_RANGE = "fs['SAE latent added']['min'] == 0 and fs['SAE latent added']['max'] == 1"
+FT_LARGEST_BUDGET = ("all(next(r for r in e['rows'] if r['method'] == 'fine-tuning')['factor'] == "
+                     "max(steering.FINETUNE_STEPS) for e in fe.values())")
+CLAMPS_LOWEST_MOST = "share(fe, lambda s: s['transcoder features clamped'] == min(s.values())) > 0.5"
+COUPLETS_ORDER = ("cs['fine-tuning']['min'] == 1 and cs['fine-tuning']['alone'] == len(ce) "
+                  "and [m for m in sorted(cs, key=lambda m: -cs[m]['mean'])] == "
+                  "['fine-tuning', 'difference of means', 'probe', 'transcoder features clamped']")
 TEXAS_ALL_MOVED = "all(e.changed == 1 == e.to_concept for e in dallas_effects if 'other states' not in e.group)"
 OTHERS_A_QUARTER = "all(0.2 <= e.changed <= 0.3 for e in dallas_effects if 'other states' in e.group)"
 OTHERS_MOSTLY_TO_CALIFORNIA = ("all(0.5 < e.to_concept / e.changed < 1 for e in dallas_effects "
@@ -65,7 +83,8 @@ CLAIMS = [
     Claim("entering block 1", "int(facts_choices.hook.split('.')[1])"),
     Wording("whose direction most raises the probability of California's words", "how the method chooses"),
     Rule("(hundreds of sentences", "100 <= len(facts_task.split('train')) < 1000"),
-    Rule("The directions and the SAE latent all reach the concept",
+    Wording("Section 4 asks", "a section of this notebook, by number"),
+    Rule("On this concept the directions and the SAE latent all reach the concept",
          on_run("all(max(x.concept for x in f[m].choose) >= 0.95 "
                 "for m in ('difference of means', 'probe', 'SAE latent added', 'SAE latent clamped'))")),
     Rule("Pushed past its best factor, the difference of means breaks the **instruction** first (it names California, "
@@ -86,65 +105,101 @@ CLAIMS = [
     Rule("The transcoder clamps break instruction and fluency and barely reach the concept.",
          on_run(f"max(x.concept for x in f[{T}].choose) <= 0.05 and f[{T}].choose[-1].instruction < 0.5 "
                 f"and f[{T}].choose[-1].fluency < 0.5")),
-    # 3 · against AxBench
-    Rule("the difference of means, the SAE latent and the probe come in AxBench's order: the difference of means "
-         "first, then the SAE latent (added or clamped), then the probe.", on_run(AXBENCH_ORDER_HERE)),
-    Rule("all three score far above AxBench's", on_run(FAR_ABOVE_AXBENCH)),
-    Rule("the difference of means and the SAE latent beat fine-tuning, where AxBench's SFT beat them all",
-         on_run("min(fr[m]['overall'] for m in ('difference of means',) + " + SAE + ") > fr['fine-tuning']['overall'] "
-                "and ax['SFT'] > max(ax['DiffMean'], ax['SAE'], ax['probe'])")),
-    Rule("the transcoder clamps (which AxBench did not test) come last", f"facts_table[-1]['method'] == {T}"),
-    Rule("at its chosen factor it names California in fewer answers than the difference of means or the SAE latent, "
-         "and it reaches the concept only where the instruction is lost",
-         on_run("fr['probe']['concept'] < min(fr[m]['concept'] for m in ('difference of means',) + " + SAE + ") and "
-                + PROBE_ONLY_WITHOUT_INSTRUCTION)),
-    Rule("The SAE's best latent matches the concept's examples less than exactly", "facts_choices.sae_by_label[1] < 1"),
-    Rule("yet steering with it names California in every report answer and keeps the instruction in nearly all",
-         on_run("all(fr[m]['concept'] == 1 and fr[m]['instruction'] >= 0.9 for m in " + SAE + ")")),
-    # generalises from one concept (California): issue 25 item 4 re-runs the bench over every concept
-    Rule("Choosing the latent by its output effect picks **the same latent** here, so there is no gap for that "
-         "choice to close: the gain Arad et al. found does not appear on this organism.",
-         on_run("facts_choices.sae_by_effect[0] == facts_choices.sae_by_label[0] "
-                "and not any('by effect' in m for m in fr)")),
-    Rule("Fine-tuning is still rising at the largest budget of the sweep.", on_run(FINE_TUNING_RISING)),
-    Rule("The transcoder features that best match the concept are broad in both layers (F1 below 0.4: no California "
-         "feature)",
-         "max(x[2] for x in facts_choices.clt_features) < 0.4 "
-         "and sorted({x[0] for x in facts_choices.clt_features}) == list(range(facts_model.cfg.n_layers))"),
-    Rule("clamping them breaks instruction and fluency while naming California in few answers",
-         on_run(f"fr[{T}]['concept'] < 0.1 and fr[{T}]['instruction'] < 0.5 and fr[{T}]['fluency'] < 0.5")),
-    # 4 · side effects
-    Rule("it sends **every** answer about Texas (Dallas's own questions, the other Texas cities', the capital of "
-         "Texas) to California or Sacramento", TEXAS_ALL_MOVED),
-    Rule("it changes about a quarter of the answers about *other* states, most of those, not all, to California.",
-         f"{OTHERS_A_QUARTER} and {OTHERS_MOSTLY_TO_CALIFORNIA}"),
-    # 5 · couplets
+    # 3 · couplets (toward food)
     Wording("Steer line 2 of the couplets organism", "the couplet's line, by name"),
     Rule("Here the price of steering is paid in **fluency** as well: past the best factor the line stops being a "
          "couplet line.",
          on_run(f"all(c[m].choose[-1].fluency < 0.5 < c[m].choose[c[m].best_index].fluency "
                 f"for m in ('difference of means', 'probe', {T}))")),
-    # "on facts" generalises from one concept (California)
-    Rule("The order differs from the facts task's at the top: fine-tuning first, then the difference of means (on "
-         "facts the difference of means came first, ahead of fine-tuning); the probe and the transcoder clamps "
-         "follow, as on facts.",
+    Rule("Toward food the order differs from California's at the top: fine-tuning first, then the difference of means "
+         "(toward California the difference of means came first, ahead of fine-tuning); the probe and the transcoder "
+         "clamps follow, as toward California.",
          on_run(f"[r['method'] for r in couplets_table] == ['fine-tuning', 'difference of means', 'probe', {T}] "
                 "and facts_table[0]['method'] == 'difference of means' "
                 f"and fr['fine-tuning']['overall'] > fr['probe']['overall'] > fr[{T}]['overall'] "
                 f"and facts_table[-1]['method'] == {T}")),
+    # 4 · every state and every topic (the shipped table, read by the notebook)
+    Rule("toward Ohio, for instance, the probe beats the difference of means, and the SAE latent that best matches "
+         "Ohio's examples barely steers",
+         over_concepts("(lambda s: s['probe'] > s['difference of means'] and s['SAE latent added'] < 0.1)"
+                       "(steering.overall_by_method(fe['Ohio']))")),
+    Rule("That takes about ten CPU-minutes", "9 <= concept_cpu_minutes <= 11"),
+    Rule("The cell reads it and checks that California and food, run live above, give exactly the rows it holds.",
+         "all(live == concept_entries[task][concept] for (task, concept), live in live_entries.items()) "
+         "and set(live_entries) == {('facts', 'California'), ('couplets', 'food')}"),
+    Wording('"first" counts the concepts where a method\'s score is the highest of that concept\'s own table, ties '
+            'included ("alone": without a tie); where one SAE latent is chosen both by label and by effect it is one '
+            'method there', "how the table counts (steering.first_places)"),
+    Rule("the difference of means has the best mean and the smallest spread, but it ranks first on fewer than half of "
+         "the states", over_concepts(DOM_BEST_FACTS)),
+    Rule("Fine-tuning comes second on average, then the probe.", over_concepts(FT_THEN_PROBE)),
+    Rule("The SAE latent chosen by label spans the whole range, from steering perfectly on some states to not at all on "
+         "others (California is near the top), and its mean falls below the probe's.",
+         over_concepts(f"{SAE_WHOLE_RANGE} and fe['California']['rows'][1]['method'] == 'SAE latent added' "
+                       "and fs['SAE latent added']['mean'] < fs['probe']['mean']")),
+    Rule("picks another latent on about a third of the states, and there that latent steers better in most cases: the "
+         "gain they report, which California alone did not show.",
+         "0.3 <= len(other_latent) / len(facts_entries) <= 0.37 and effect_wins > len(other_latent) / 2 "
+         "and steering.same_latent(facts_entries['California'])"),
+    Rule("The **transcoder clamps** score lowest on most states, even though on most states a transcoder feature "
+         "matches the state's examples well (an F1 of 0.5 or more)",
+         "clamps_last > 0.5 and sum(f >= 0.5 for f in closest_feature) > len(facts_entries) / 2"),
+    Rule("fine-tuning steers every topic perfectly; the difference of means comes second on average, though the probe "
+         "beats it on one topic; the clamps come last on every topic.",
+         over_concepts(f"{COUPLETS_ORDER} and share(ce, lambda s: s['probe'] > s['difference of means']) * len(ce) == 1 "
+                       "and share(ce, lambda s: s['transcoder features clamped'] == min(s.values())) == 1")),
+    # 5 · against AxBench, over the states
+    Rule("of the three methods that read a direction off the examples, the difference of means comes first on average, "
+         "well above the probe and the SAE latent, as in AxBench.",
+         over_concepts("all(fs['difference of means']['mean'] > fs[m]['mean'] + 0.1 for m in ('probe',) + ("
+                       + ", ".join(SAE_ALL) + ")) and ax['DiffMean'] > max(ax['SAE'], ax['probe'])")),
+    Rule("AxBench's bottom order, DiffMean > SAE > probe, does not hold on average: the probe's mean is above the SAE "
+         "latent's (chosen by label or by effect), and the whole order holds on a fifth of the states.",
+         over_concepts(PROBE_ABOVE_EVERY_SAE) + " and axbench_order_share == 0.2"),
+    Rule("All three methods score far above AxBench's means",
+         over_concepts("all(fs[m]['mean'] > 2 * ax[a] for m, a in (('difference of means', 'DiffMean'), "
+                       "('SAE latent added', 'SAE'), ('probe', 'probe')))")),
+    Rule("the difference of means beats fine-tuning on average and on most states, where AxBench's SFT beat them all",
+         over_concepts("fs['difference of means']['mean'] > fs['fine-tuning']['mean'] and means_beat_finetuning > 0.5 "
+                       "and ax['SFT'] > max(ax['DiffMean'], ax['SAE'], ax['probe'])")),
+    Rule("the transcoder clamps (which AxBench did not test) come last",
+         over_concepts(f"fs[{T}]['mean'] == min(r['mean'] for r in fs.values())")),
+    Rule("so the difference of means fitted on them steers every state well",
+         over_concepts("fs['difference of means']['min'] > 0.75")),
+    Rule("its direction steers less reliably (a lower mean, a wider spread)",
+         over_concepts("fs['probe']['mean'] < fs['difference of means']['mean'] "
+                       "and fs['probe']['std'] > fs['difference of means']['std']")),
+    Rule("some states have a latent that steers perfectly, others get a best-labelled latent that barely steers, which "
+         "is why choosing by output effect helps where it picks another latent.",
+         over_concepts(SAE_WHOLE_RANGE) + " and effect_wins > len(other_latent) / 2"),
+    Wording("A dictionary latent is only as good as the feature the SAE happened to learn", "an explanation"),
+    Rule("Fine-tuning is chosen at the largest budget of its sweep on every state, so it is still rising there",
+         over_concepts(FT_LARGEST_BUDGET)),
+    # 6 · side effects
+    Rule("it sends **every** answer about Texas (Dallas's own questions, the other Texas cities', the capital of "
+         "Texas) to California or Sacramento", TEXAS_ALL_MOVED),
+    Rule("it changes about a quarter of the answers about *other* states, most of those, not all, to California.",
+         f"{OTHERS_A_QUARTER} and {OTHERS_MOSTLY_TO_CALIFORNIA}"),
     Wording("(factor 0 is the unsteered model)", "a definition"),
-    # the summary; "On facts" and "holds on facts" generalise from one concept (California)
-    Rule("On facts the difference of means scores highest, the SAE latent (the same one chosen by label or by effect) "
-         "nearly as high, then fine-tuning (still rising at its largest budget) and the probe; on couplets "
-         "fine-tuning is first, then the difference of means and the probe. Transcoder clamps of a few features "
-         "score lowest on both.",
-         on_run("fr['difference of means']['overall'] > max(fr[m]['overall'] for m in " + SAE + ") "
-                "> fr['difference of means']['overall'] - 0.05 "
-                "and min(fr[m]['overall'] for m in " + SAE + ") > fr['fine-tuning']['overall'] "
-                f"> fr['probe']['overall'] > fr[{T}]['overall'] and " + FINE_TUNING_RISING + " "
-                f"and [r['method'] for r in couplets_table] == ['fine-tuning', 'difference of means', 'probe', {T}]")),
-    Rule("its bottom order (DiffMean > SAE > probe) holds on facts at far higher scores",
-         on_run(f"{AXBENCH_ORDER_HERE} and {FAR_ABOVE_AXBENCH}")),
+    # the summary, over every concept of the shipped table
+    Rule("Over the states of the facts task the difference of means has the best mean score and the smallest spread, "
+         "yet ranks first on fewer than half of them; fine-tuning (still rising at its largest budget) and the probe "
+         "follow on average, and the SAE latent chosen by label ranges from perfect to useless, better chosen by its "
+         "output effect.",
+         over_concepts(f"{DOM_BEST_FACTS} and {FT_THEN_PROBE} and {FT_LARGEST_BUDGET} and {SAE_WHOLE_RANGE} "
+                       "and fs['SAE latent (by effect) added']['mean'] > fs['SAE latent added']['mean']")),
+    Rule("Over the couplets topics fine-tuning is first on every topic, then on average the difference of means and the "
+         "probe. Transcoder clamps of a few features score lowest on both tasks.",
+         over_concepts(f"{COUPLETS_ORDER} and fs[{T}]['mean'] == min(r['mean'] for r in fs.values())")),
+    Rule("One concept (California) would have told another story: there the SAE latent came second and choosing it by "
+         "effect changed nothing.",
+         "facts_table[1]['method'].startswith('SAE latent') and steering.same_latent(facts_entries['California'])"),
+    Rule("Of its bottom order (DiffMean > SAE > probe) only the first place holds over our states, at far higher "
+         "scores: on average the probe beats the SAE latent.",
+         over_concepts(f"fs['difference of means']['mean'] > max(fs[m]['mean'] for m in ('probe',) + ({', '.join(SAE_ALL)})) "
+                       f"and {PROBE_ABOVE_EVERY_SAE} "
+                       "and all(fs[m]['mean'] > 2 * ax[a] for m, a in (('difference of means', 'DiffMean'), "
+                       "('SAE latent added', 'SAE'), ('probe', 'probe')))")),
     Rule("the Dallas → California rewrite moves every Texas answer and about a quarter of the answers about other "
          "states", f"{TEXAS_ALL_MOVED} and {OTHERS_A_QUARTER}"),
 ]
@@ -277,10 +332,59 @@ def test_what_facts_steering_breaks_and_in_which_order(facts):
 
 
 def test_axbench_beside_ours(run):
-    """The comparison cell prints AxBench's score beside the facts table's overall for the methods both run."""
-    ours, pairs = run.value("[facts_overall, ours_for_axbench]")
-    assert ours == {r["method"]: r["overall"] for r in run.value("facts_table")}
+    """The comparison cell prints AxBench's score beside each method's mean over the states, for the methods both run."""
+    ours, pairs = run.value("[facts_means, ours_for_axbench]")
+    assert ours == {r["method"]: r["mean"] for r in run.value("method_summaries['facts']")}
     assert set(pairs) <= set(run.value("viz.AXBENCH_OVERALL")) and set(pairs.values()) <= set(ours)
+
+
+# ---- over every concept: the shipped table as the notebook read it ------------------------------------------------
+
+def test_the_live_rows_are_the_shipped_rows(run):
+    """California and food, run live in the notebook, give the very rows (and choices) of the shipped table."""
+    from workbench import steering
+
+    shipped = steering.read_concept_record()["tasks"]
+    live = run.value("{f'{t} {c}': e for (t, c), e in live_entries.items()}")
+    assert live == {"facts California": shipped["facts"]["concepts"]["California"],
+                    "couplets food": shipped["couplets"]["concepts"]["food"]}
+    assert run.value("concept_entries") == {task: record["concepts"] for task, record in shipped.items()}
+
+
+# method: mean, std, min, max, first (ties included), alone; over the 50 states and the 4 topics
+FACTS_SUMMARY = [
+    ("difference of means", 0.922, 0.056, 0.771, 1.000, 23, 18),
+    ("fine-tuning", 0.868, 0.088, 0.479, 0.979, 12, 10),
+    ("probe", 0.787, 0.137, 0.406, 0.990, 6, 5),
+    ("SAE latent (by effect) added", 0.776, 0.197, 0.052, 1.000, 2, 1),
+    ("SAE latent (by effect) clamped", 0.766, 0.215, 0.021, 1.000, 2, 0),
+    ("SAE latent clamped", 0.694, 0.289, 0.000, 1.000, 9, 3),
+    ("SAE latent added", 0.692, 0.290, 0.000, 1.000, 11, 3),
+    ("transcoder features clamped", 0.174, 0.172, 0.000, 0.594, 0, 0),
+]
+COUPLETS_SUMMARY = [
+    ("fine-tuning", 1.000, 0.000, 1.000, 1.000, 4, 4),
+    ("difference of means", 0.826, 0.055, 0.760, 0.906, 0, 0),
+    ("probe", 0.719, 0.075, 0.615, 0.823, 0, 0),
+    ("transcoder features clamped", 0.339, 0.132, 0.198, 0.552, 0, 0),
+]
+
+
+@pytest.mark.parametrize("task, expected", [("facts", FACTS_SUMMARY), ("couplets", COUPLETS_SUMMARY)])
+def test_each_methods_mean_spread_and_first_places(run, task, expected):
+    rows = run.value(f"method_summaries['{task}']")
+    got = [(r["method"], *(round(r[k], 3) for k in ("mean", "std", "min", "max")), r["first"], r["alone"])
+           for r in rows]
+    assert got == expected
+    assert all(r["n"] == (50 if task == "facts" else 4) for r in rows)
+
+
+def test_what_the_notebook_counts_over_the_states(run):
+    other, wins, closest, clamps_last, order, beat_ft = run.value(
+        "[len(other_latent), effect_wins, sum(f >= 0.5 for f in closest_feature), clamps_last, axbench_order_share, "
+        "means_beat_finetuning]")
+    assert (other, wins, closest) == (17, 12, 34)
+    assert (clamps_last, order, beat_ft) == (0.9, 0.2, 0.64)
 
 
 def test_dallas_to_california_side_effects(run):

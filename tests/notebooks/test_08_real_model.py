@@ -24,6 +24,16 @@ NO_TEXAS_LATENT = ("not bool(((lambda w: (w > w[:, texas:texas + 1]).sum(-1) < 1
                    "(saes.logit_weights(model, real_sae))).any())")
 NOT_DALLAS_OR_TEXAS = "not any(w in label for label in strongest_labels for w in ('Dallas', 'Texas'))"
 
+# Notebook 07's table over every state (shipped; notebook 07 reads it): per method, mean and max over the states.
+FACTS_OVER_STATES = ("{r['method']: r for r in steering.method_summary("
+                     "steering.read_concept_record()['tasks']['facts']['concepts'])}")
+ORDER_AS_IN_07 = (
+    "(lambda here, fs: here['difference of means'] > here['probe'] > max(v for m, v in here.items() if 'SAE' in m) "
+    "and fs['difference of means']['mean'] > fs['probe']['mean'] > max(r['mean'] for m, r in fs.items() if 'SAE' in m) "
+    "and min(r['mean'] for m, r in fs.items() if m in ('difference of means', 'probe') or 'SAE' in m) > 0.5 "
+    "and max(r['max'] for m, r in fs.items() if 'SAE' in m) == 1)"
+    "({r['method']: r['overall'] for r in texas_rows}, " + FACTS_OVER_STATES + ")")
+
 CLAIMS = [
     Wording("Apache-2.0", "the licence's name"),
     Wording("as a 4-bit GGUF file", "the file's format"),
@@ -134,6 +144,9 @@ CLAIMS = [
     Rule("their concept score stays at the bottom", f"all(x.concept <= 0.1 for s in {SAE_SWEEPS} for x in s.choose)"),
     Rule("trained on text that hardly mentions Texas", "texas_in_corpus <= 2"),
     Claim("(0.82 against ≈ 0.1 or less)", "[texas_rows[0]['overall'], max(row['overall'] for row in texas_rows[1:])]"),
+    Rule("Against notebook 07, averaged over every state of the facts organism: the same order of these three (the "
+         "difference of means, then the probe, then the SAE latent), but there all three steer, and on some states an "
+         "SAE latent steers perfectly.", ORDER_AS_IN_07),
     Rule('Unsteered, the model answers "California" after "Seattle is a city in the state of"',
          "report_prompt == 'Seattle is a city in the state of' and unsteered_text.startswith(' California')"),
     Rule('the difference of means makes it "Texas"', "steered_texts['difference of means'].startswith(' Texas')"),

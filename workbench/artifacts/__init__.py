@@ -10,7 +10,8 @@ measures the shipped copy or one just trained.
 ``registry`` (the recipes by name; ``get``, ``train``, ``evaluate``, ``load``, ``ship``, ``listing``),
 ``kinds`` (what every kind of artifact does; a kind is registered once for its recipe's type), one
 module per kind (``organism``, ``corpus``, ``sae``, ``transcoder``: its recipe and its class),
-``seeds`` (seed tables: how much of a result is the recipe), ``cli`` (the command line).
+``seeds`` (seed tables: how much of a result is the recipe), ``steering_concepts`` (notebook 07's steering
+bench over every concept, shipped as a record), ``cli`` (the command line).
 
 This subpackage sits above every stage of the pipeline: it is the only place that knows how a
 dictionary was made from an organism, and nothing in the pipeline imports it. Notebook 08's choice of
@@ -43,6 +44,9 @@ EXPORTS = {
         "shipped_seed_row", "seed_sweep", "seed_trial_paths", "seed_trials", "seed_table", "SEED_BOOKKEEPING",
         "seed_spread", "seed_verdict", "seed_sentence", "seed_transcoder_path", "seed_transcoder_record",
         "transcoder_on_seed"
+    ],
+    "steering_concepts": [
+        "BENCHES", "ConceptBench", "run_concept_bench", "write_concept_record"
     ],
     "cli": [
         "main"

@@ -5,6 +5,8 @@
     python -m workbench.artifacts evaluate NAME [--json] # measure the shipped copy
     python -m workbench.artifacts seeds NAME [--seeds 0 1 2 3 4]  # retrain an organism per seed, ship the table
     python -m workbench.artifacts seed-transcoder NAME --seed S   # a transcoder recipe on another seed's organism
+    python -m workbench.artifacts steering-concepts [--task facts couplets] [--concepts C ...] [--out PATH]
+                                                         # notebook 07's steering bench over every concept
 
 A transcoder also trains data-parallel, under PyTorch's launcher: ``torchrun --nproc-per-node N -m
 workbench.artifacts train NAME [--steps …] [--out PATH] [--checkpoint PATH] [--activations DIR]
@@ -23,6 +25,7 @@ from pathlib import Path
 from workbench import organisms
 from workbench.artifacts.registry import evaluate, get, listing, names, ship
 from workbench.artifacts.seeds import SEEDS, seed_configs, seed_sweep, seed_table_path, seed_transcoder_path, transcoder_on_seed
+from workbench.artifacts.steering_concepts import BENCHES, write_concept_record
 from workbench.artifacts.transcoder import OrganismTranscoder
 
 DESCRIPTION = "Everything the course ships, in one registry with one command line."
@@ -95,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     seed_clt_cmd.add_argument("--seed", type=int, required=True)
     seed_clt_cmd.add_argument("--organism", metavar="PATH",
                               help="the seed's organism already trained (saved by `seeds --keep`), instead of retraining it")
+    concepts_cmd = commands.add_parser("steering-concepts",
+                                       help="notebook 07's steering bench over every concept; write the table as JSON")
+    concepts_cmd.add_argument("--task", nargs="+", choices=list(BENCHES), default=list(BENCHES))
+    concepts_cmd.add_argument("--concepts", nargs="+", metavar="C", help="only these concepts (default: every one)")
+    concepts_cmd.add_argument("--out", metavar="PATH", help="write the table here, not over the shipped record")
     evaluate_cmd = commands.add_parser("evaluate", help="measure the shipped NAME")
     evaluate_cmd.add_argument("name", metavar="NAME", choices=names())
     evaluate_cmd.add_argument("--json", action="store_true", help="print one JSON object")
@@ -150,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
             organism = load_checkpoint(args.organism, organisms.get_world(organism_name).tokenizer)
         print(json.dumps(transcoder_on_seed(args.name, args.seed, organism=organism, progress=True)))
         print(f"wrote {seed_transcoder_path(args.name, args.seed)}", file=sys.stderr)
+    elif args.command == "steering-concepts":
+        if args.concepts is not None and args.out is None:
+            parser.error("--concepts makes a partial table: give --out PATH for it")
+        path = write_concept_record(args.task, args.concepts, args.out, log=sys.stderr)
+        print(f"wrote {path}", file=sys.stderr)
     else:
         metrics = evaluate(args.name)
         if args.json:

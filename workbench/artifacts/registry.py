@@ -19,6 +19,7 @@ from workbench.artifacts.kinds import KINDS_BY_RECIPE, Artifact, artifact
 from workbench.artifacts.organism import Organism  # noqa: F401  (an organism's recipe is its world's)
 from workbench.artifacts.corpus import CorpusRecipe
 from workbench.artifacts.sae import CorpusSAERecipe, SAERecipe
+from workbench.artifacts.steering_concepts import BENCHES, COMMAND
 from workbench.artifacts.transcoder import CorpusTranscoderRecipe, TranscoderRecipe
 from workbench.config_checks import known_name
 
@@ -56,6 +57,7 @@ def _recipes() -> dict:
         "couplets_plt": TranscoderRecipe("couplets", cross_layer=False),
         "couplets_lookback_clt": TranscoderRecipe("couplets_lookback", cross_layer=True),
         "couplets_control_clt": TranscoderRecipe("couplets_control", cross_layer=True),
+        "couplets_bottleneck_clt": TranscoderRecipe("couplets_bottleneck", cross_layer=True),
     })
     return recipes
 
@@ -116,7 +118,10 @@ def ship(name: str, *, out=None, **options) -> list[Path]:
 
 def listing() -> str:
     """One line per artifact: name, kind, organism, size on disk, and the command that reproduces it; under
-    an organism or transcoder, its seed records and the commands that make them."""
+    an organism or transcoder, its seed records and the commands that make them; last, the records of
+    measurements that ship (notebook 07's steering bench over every concept)."""
+    from workbench.steering.concepts import CONCEPT_RECORD
+
     name_w = max(len(a.name) for a in ARTIFACTS.values())
     organism_w = max(len(a.organism) for a in ARTIFACTS.values())
     lines = [(f"{'name':{name_w}s} {'kind':10s} {'organism':{organism_w}s} {'size':>9s}", "reproduce with")]
@@ -124,5 +129,9 @@ def listing() -> str:
         lines.append((f"{a.name:{name_w}s} {a.kind:10s} {a.organism:{organism_w}s} {a.size_bytes / 1e6:6.2f} MB",
                       a.command))
         lines += [(f"  {record.name}", f"python -m workbench.artifacts {command}") for record, command in a.seed_commands()]
+    if CONCEPT_RECORD.exists():  # notebook 07's bench over every concept: a measurement, not a trained artifact
+        benched = ", ".join(bench.organism for bench in BENCHES.values())
+        lines.append((f"{'steering_concepts':{name_w}s} {'record':10s} {benched:{organism_w}s} "
+                      f"{CONCEPT_RECORD.stat().st_size / 1e6:6.2f} MB", COMMAND))
     width = max(len(left) for left, _ in lines)  # every command starts in one column
     return "\n".join(f"{left:{width}s}   {command}" for left, command in lines)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from workbench import organisms
-from workbench.artifacts.kinds import Artifact, register
+from workbench.artifacts.kinds import SPOT_CHECK_ROWS, Artifact, register
 
 
 class _LMSAETraining:
@@ -116,17 +116,27 @@ class CorpusSAE(_SAE):
         return train_lm_sae(model, corpus_dataset(train_rows), self.recipe.lm_sae_config(**overrides),
                             save_to=save_to, progress=progress)
 
-    def evaluate(self, trained=None, model=None) -> dict:
-        """The splice report on the corpus's held-out rows (``model``: the real model, already loaded)."""
+    def evaluate(self, trained=None, model=None, rows: int | None = None) -> dict:
+        """The splice report on the corpus's held-out rows, or on the first ``rows`` of them (``model``: the real
+        model, already loaded)."""
         from workbench.models import load_model
         from workbench.saes.evaluation import splice_report
 
         model = load_model(self.organism, device="auto") if model is None else model
         sae = self.load() if trained is None else trained
-        _, heldout = self.recipe.split()
+        heldout = self.recipe.split()[1][:rows]
         report = splice_report(model, sae.to(model.cfg.device), heldout.to(model.cfg.device), batch_rows=8,
                                from_hook=True)
-        return {**asdict(report), "ce_recovered": report.ce_recovered, "heldout_rows": self.recipe.heldout_rows}
+        return {**asdict(report), "ce_recovered": report.ce_recovered, "heldout_rows": len(heldout)}
+
+    def record(self, trained, timing: dict, history: list, options: dict) -> dict:
+        """The record, and the same measures on the first ``SPOT_CHECK_ROWS`` held-out rows: what a test can
+        measure again in seconds where the whole evaluation takes CPU-minutes."""
+        from workbench.models import load_model
+
+        model = load_model(self.organism, device="auto")
+        return {**super().record(trained, timing, history, options),
+                "spot_check": self.evaluate(trained, model=model, rows=SPOT_CHECK_ROWS)}
 
 
 def splice_report(name: str, model, sae, rows, batch_rows: int = 8):

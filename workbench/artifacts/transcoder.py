@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workbench import organisms
-from workbench.artifacts.kinds import Artifact, register
+from workbench.artifacts.kinds import SPOT_CHECK_ROWS, Artifact, register
 
 RUN_OPTIONS = ("checkpoint", "checkpoint_every", "activations", "device")  # how it runs, not what it trains
 
@@ -189,14 +189,21 @@ class CorpusTranscoder(_Transcoder):
         return train_rescaled_clt(inputs, outputs, shape, config, device=device, progress=progress, history=history,
                                   checkpoint=checkpoint, checkpoint_every=checkpoint_every, organism=self.recipe.model)
 
-    def evaluate(self, trained=None, device="auto", batch_rows: int = 8) -> dict:
-        """On the first ``measure_rows`` held-out rows: its fidelity as the replacement and, per layer, the
-        explained variance of the MLP outputs (``circuits.rows_fidelity``)."""
+    def evaluate(self, trained=None, device="auto", batch_rows: int = 8, rows: int | None = None) -> dict:
+        """On the first ``measure_rows`` held-out rows (or the first ``rows``): its fidelity as the replacement and,
+        per layer, the explained variance of the MLP outputs (``circuits.rows_fidelity``)."""
         from workbench.circuits.replacement import rows_fidelity
         from workbench.models import load_model
 
         model = load_model(self.recipe.model, device=device)
         transcoder = (self.load() if trained is None else trained).to(model.cfg.device)
-        heldout = self.recipe.split()[1][: self.recipe.measure_rows]
+        heldout = self.recipe.split()[1][: rows or self.recipe.measure_rows]
         fit, explained = rows_fidelity(model, transcoder, heldout, batch_rows)
         return {"fidelity": asdict(fit), "explained_variance": explained, "heldout_rows": len(heldout)}
+
+    def record(self, trained, timing: dict, history: list, options: dict) -> dict | None:
+        """The record, and the same measures on the first ``SPOT_CHECK_ROWS`` held-out rows (a test's seconds)."""
+        record = super().record(trained, timing, history, options)
+        if record is not None:
+            record["spot_check"] = self.evaluate(trained, rows=SPOT_CHECK_ROWS)
+        return record

@@ -26,7 +26,8 @@ EXPORTS = {
         "rhyme_word_graph", "planned_word_share", "plan_features", "plan_edit", "write_line_two", "ENDING_KINDS",
         "ending_kind",
         "well_formed", "EditOutcome", "suppress", "injection_cases", "inject", "first_word_follows", "sweep_cases",
-        "injection_by_position", "rewrite_comparison", "planning_table"
+        "injection_by_position", "rewrite_comparison", "planning_table", "SPLIT", "rhyme_class_split", "swap_cases",
+        "direction_split", "feature_patch",
     ],
 }
 

@@ -259,7 +259,6 @@ def swap_rates(model, world, clt, cities: list[str], supernodes: dict[str, Super
     """
     generator = torch.Generator().manual_seed(seed)
     states = world.states
-    city_of = {world.state_of[c]: c for c in cities}
     tokens = model.to_tokens([world.two_hop_prompt(c) for c in cities])
     clean_features = answer_features(model, world, clt, cities)  # (n, L, F)
     n, L, F = clean_features.shape

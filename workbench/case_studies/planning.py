@@ -92,6 +92,10 @@ class NewlineLabels:
                     out[kind] += 1
         return out
 
+    def labelled(self, min_f1: float = MIN_F1) -> torch.Tensor:
+        """(L, F) bool: the features that fire at ``<nl>`` and carry a label (F1 ≥ ``min_f1``)."""
+        return torch.tensor([[bool(kind) for kind in row] for row in self.kinds]) & (self.f1 >= min_f1)
+
     def planned_words(self, min_f1: float = MIN_F1) -> list[str]:
         """Planned words that have at least one feature of their own."""
         return sorted({self.values[l][f] for l, row in enumerate(self.kinds) for f, k in enumerate(row)
@@ -376,3 +380,59 @@ def planning_table(model, world, clt, labels: NewlineLabels | None = None, min_f
         "suppression: B gone": 1 - suppressed.rate("the plan B"),
         "injection: ends with injected word": injected.rate("injected word"),
     }
+
+
+# ---- what crosses the newline: injections and rewrites split by B's rhyme class -----------------
+
+SPLIT = ("B's rhyme class", "another rhyme class")
+
+
+def rhyme_class_split(world, outcome: EditOutcome) -> dict[str, tuple[int, int]]:
+    """An injection's hits split by whether the injected word shares B's rhyme class (then only the topic
+    changes) or not: {``SPLIT[0]``: (lines ending with the injected word, cases), ``SPLIT[1]``: (…, …)}."""
+    out = {side: [0, 0] for side in SPLIT}
+    for plan, new, kind in zip(outcome.plans, outcome.injected, outcome.kinds):
+        side = SPLIT[0] if world.rhyme_class_of[new] == world.rhyme_class_of[plan] else SPLIT[1]
+        out[side][0] += kind == "injected word"
+        out[side][1] += 1
+    return {side: (hits, n) for side, (hits, n) in out.items()}
+
+
+def swap_cases(world) -> dict[str, tuple[list, list[str]]]:
+    """Each held-out first line with three new words per side of ``SPLIT``: B's three class-mates (A among
+    them), and the Bs of the line's three ``cross_patch_cases`` donors (another rhyme class and another
+    topic). {side: (cases (subject, A, verb), new words)}, 384 cases a side."""
+    lines = heldout_cases(world)
+    verb_of = {(s, a): v for s, a, v in lines}
+    same = [(case, new) for case in lines for new in world.rhyme_classes[world.rhyme_class_of[world.target(*case[:2])]]
+            if new != world.target(*case[:2])]
+    other = [((s, a, verb_of[(s, a)]), world.target(d, da)) for s, a, _, d, da in world.cross_patch_cases()]
+    return {side: ([case for case, _ in rows], [new for _, new in rows]) for side, rows in zip(SPLIT, (same, other))}
+
+
+def direction_split(model, world) -> dict[str, float]:
+    """Another word's plan written as a residual direction: mean[new] − mean[B] added at ``<nl>`` to the residual
+    entering the last layer (``world.line_rewrite``), on ``swap_cases``. {side of ``SPLIT``: share of lines
+    ending with the new word}."""
+    out = {}
+    for side, (cases, words) in swap_cases(world).items():
+        lines = world.line_rewrite(model, [(*case, new) for case, new in zip(cases, words)])
+        out[side] = sum(world.ending(line) == new for line, new in zip(lines, words)) / len(words)
+    return out
+
+
+def feature_patch(model, world, clt, labels: NewlineLabels | None = None, labelled: bool = True,
+                  min_f1: float = MIN_F1) -> float:
+    """The donor's transcoder features at ``<nl>`` clamped into the clean first line (``world.cross_patch_cases``:
+    a donor of another topic and rhyme class), on the original model: the share of lines that end with the
+    donor's B. Every feature; or, given ``labels``, only those that carry a ground-truth label (F1 ≥ ``min_f1``),
+    or with ``labelled=False`` only those that fire at ``<nl>`` and carry none."""
+    cases = world.cross_patch_cases()
+    clean, donors = [(s, a, v) for s, a, v, _, _ in cases], [(d, da, v) for _, _, v, d, da in cases]
+    values = newline_features(model, world, clt, donors)
+    mask = torch.ones_like(values, dtype=torch.bool)
+    if labels is not None:
+        live = torch.tensor([[bool(kind) for kind in row] for row in labels.kinds])
+        mask &= labels.labelled(min_f1) if labelled else live & ~labels.labelled(min_f1)
+    lines = write_line_two(model, world, clean, FeatureEdits(mask, values, "set", NEWLINE_POSITION), clt)
+    return sum(world.ending(line) == world.target(d, da) for line, (*_, d, da) in zip(lines, cases)) / len(cases)

@@ -160,7 +160,7 @@ def graph_from_state(model, clt: CrossLayerTranscoder, state: PromptState, *, ma
             break  # below attention 0 only the token embeddings remain: _token_edges goes straight there
         g(seen)[:] += attention_adjoint(model, state, layer, g(seen))
         g(fresh)[:] = attention_adjoint_one_hot(model, state, layer, reads[fresh], read_pos[fresh])
-        g(fresh)[torch.arange(fresh_count := len(reads[fresh])), read_pos[fresh]] += reads[fresh]
+        g(fresh)[torch.arange(len(reads[fresh])), read_pos[fresh]] += reads[fresh]
     tokens = n_feat + L * n
     edges[seen, tokens:] = _token_edges(model, state, g(seen))
     edges[fresh, tokens:] = _token_edges(model, state, reads[fresh], read_pos[fresh])

@@ -119,7 +119,7 @@ def attribution_patching(model, problem: PatchingProblem, site: str = "resid_pre
     names = [hook_of(layer) for layer in range(model.cfg.n_layers)]
     with torch.no_grad():
         _, clean_cache = model.run_with_cache(problem.clean, names_filter=lambda n: n in names)
-    corrupt_acts, grads = {}, {}
+    corrupt_acts = {}
 
     def keep(value, hook):
         value.retain_grad()

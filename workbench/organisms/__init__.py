@@ -21,6 +21,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "couplets": ("workbench.organisms.couplets", "CoupletsWorld"),
     "couplets_control": ("workbench.organisms.couplets", "CoupletsControlWorld"),
     "couplets_lookback": ("workbench.organisms.couplets", "CoupletsLookbackWorld"),
+    "couplets_bottleneck": ("workbench.organisms.couplets", "CoupletsBottleneckWorld"),
 }
 
 

@@ -7,19 +7,32 @@ food, objects, nature), and 16 subjects, four per topic. A couplet is
         SUBJ   VERB         A          FIRST         VERB2     B
 
 B rhymes with A (same rhyme class, B ≠ A) and has the subject's topic, so (subject's topic, A's
-rhyme class) names exactly one B; A is never of the subject's topic. Three organisms share the
-vocabulary and differ in line 2's first word and in attention:
+rhyme class) names exactly one B; A is never of the subject's topic. Four organisms share the
+vocabulary and differ in line 2's first word and in attention. What reaches the position that
+predicts B (line 2's ``the``) other than through ``<nl>`` follows from each attention mask
+(``CoupletsWorld.attention_paths``, notebook 06):
 
 - ``couplets`` (planning demo): FIRST is an adjective that belongs to B alone, so the model has
-  to know B at ``<nl>``, one line before it writes B.
-- ``couplets_control``: FIRST is drawn at random from a few openers, unrelated to B.
-- ``couplets_lookback``: control couplets, each query attending to its last 6 positions only, so
-  that line 2 never sees the subject and has to read its plan from the ``<nl>`` residual.
+  to know B at ``<nl>``, one line before it writes B. Full causal attention: line 2 sees A and
+  the subject directly.
+- ``couplets_control``: FIRST is drawn at random from a few openers, unrelated to B. Full causal
+  attention.
+- ``couplets_lookback``: control couplets, each query attending to its last 6 positions only. Only
+  ``<nl>`` sees the subject and is seen by the position that predicts B, so the subject's topic
+  crosses the newline; A, one position before ``<nl>``, is seen in layer 0 by line 2's positions
+  8–11, which that position reads in layer 1, so A's rhyme class reaches B without the newline.
+  Measured: ``<nl>`` patched from a subject of another topic moves B (``plan_patch_success``);
+  from a couplet of another rhyme class and topic it does not (``cross_patch_success``, 0 on the
+  shipped organism): B keeps A's rhyme class and takes the donor's topic.
+- ``couplets_bottleneck``: control couplets, every query of line 2 attending only to ``<nl>`` and
+  line 2 (``OrganismConfig.bottleneck``). Neither A nor the subject reaches line 2 but through
+  ``<nl>``: the whole plan, topic and rhyme class, crosses the newline, and ``<nl>`` patched from a
+  couplet of another rhyme class and topic moves B to the donor's (``cross_patch_success``).
 
 Two (subject, A) pairs of every (topic, rhyme class) are never trained; ``rhyme_accuracy`` is
 measured on them. Measured lessons (see ``evaluate``): a linear probe decodes B at ``<nl>`` even
 in an untrained model, because B is a conjunction of two input tokens that a linear readout of
-their sum already separates; and without the lookback, patching ``<nl>`` does not move B: in the
+their sum already separates; and with full attention, patching ``<nl>`` does not move B: in the
 planning demo B follows the emitted first word, in the control it is not read from ``<nl>`` at
 all (the query before B can attend to the subject itself).
 """
@@ -31,7 +44,7 @@ from functools import cached_property
 from workbench import hooks
 from workbench.config_checks import known_name
 from workbench.organisms import couplets_data as data
-from workbench.organisms.model import OrganismConfig
+from workbench.organisms.model import OrganismConfig, reach
 from workbench.organisms.training import TrainConfig
 from workbench.organisms.world import World
 
@@ -48,8 +61,11 @@ LINE_TWO_LENGTH = 7  # FIRST , he VERB2 the B <eos>
 
 # The lookback variant: each query sees itself and the 5 positions before it. 6 is the one span
 # for which, with 2 layers, <nl> is the only position that sees the subject in layer 0 and is seen
-# in layer 1 by the position that predicts B (B_POSITION - 1): every other path is cut.
-# 6 = NEWLINE_POSITION - SUBJECT_POSITION + 1 = (B_POSITION - 1) - NEWLINE_POSITION + 1.
+# in layer 1 by the position that predicts B (B_POSITION - 1): every other path *of the subject*
+# is cut. 6 = NEWLINE_POSITION - SUBJECT_POSITION + 1 = (B_POSITION - 1) - NEWLINE_POSITION + 1.
+# A is not cut off: at A_POSITION = NEWLINE_POSITION - 1 it is seen in layer 0 by positions 8–11,
+# which B_POSITION - 1 sees in layer 1. No span does better: any span that lets <nl> see the
+# subject lets line 2's first positions see A (hence the bottleneck variant).
 LOOKBACK = 6
 
 
@@ -58,8 +74,9 @@ class CoupletsWorld(World):
 
     name = "couplets"
     model_config = OrganismConfig(n_layers=2, d_model=128, n_heads=4, d_mlp=512, n_ctx=16, seed=0)
-    # lr 1e-3, not 3e-3: at 3e-3 the lookback organism (seed 0) never learned to read <nl> (its
-    # layer-1 heads locked onto the class-carrying positions); at 1e-3 it did for seeds 0, 1, 2.
+    # lr 1e-3, not 3e-3: at 3e-3 the lookback organism (seed 0) never learned to read the subject's
+    # topic from <nl> (its layer-1 heads locked onto the positions 8–11 that carry A's rhyme class);
+    # at 1e-3 it did for seeds 0, 1, 2.
     train_config = TrainConfig(steps=800, batch_size=128, lr=1e-3, seed=0, eval_every=100)
     # Does line 2's first word name B (planning demo) or not (control, lookback)?
     first_word_names_b = True
@@ -350,6 +367,69 @@ class CoupletsWorld(World):
         lines = self.plan_patch(model, cases, hook_name)
         return sum(self.ending(line) == self.target(d, a) for line, (_, a, _, d) in zip(lines, cases)) / len(cases)
 
+    def cross_patch_cases(self) -> list[tuple[str, str, str, str, str]]:
+        """(subject, A, verb, donor subject, donor A): each held-out first line with three donors whose subject
+        has another topic than the subject and whose A another rhyme class than A, so that the donor's B shares
+        neither the topic nor the rhyme class of B (384 cases)."""
+        cases = []
+        for i, (s, a) in enumerate(self.heldout_pairs):
+            verb = self.first_line_verbs[i % len(self.first_line_verbs)]
+            other_topics = [t for t in self.topics if t != self.topic_of[s]]
+            for k, topic in enumerate(other_topics):
+                donor = self.subjects_by_topic[topic][(i + k) % len(self.subjects_by_topic[topic])]
+                donor_class = (self.rhyme_class_of[a] + 1 + (i + 5 * k) % (len(self.rhyme_classes) - 1)) % len(self.rhyme_classes)
+                choices = [n for n in self.rhyme_classes[donor_class] if self.topic_of[n] != topic]
+                cases.append((s, a, verb, donor, choices[(i + k) % len(choices)]))
+        return cases
+
+    def cross_patch(self, model, cases, hook_name: str | None = None, frozen: str | None = None) -> list[list[str]]:
+        """Line 2 after the value at ``hook_name`` (default ``plan_hook``), at ``<nl>``, is replaced by that of
+        the donor first line (donor subject, donor A); line 2's first word forced to the clean one, as in
+        ``plan_patch``. ``frozen``: another hook whose value at ``<nl>`` is held at the clean one, so that,
+        e.g., only what attention writes is patched, not what the MLP then computes from it."""
+        import torch
+
+        hook_name = hook_name or self.plan_hook(model)
+        names = {hook_name} | ({frozen} if frozen else set())
+        clean_prompts = [self.first_line_prompt(s, a, v) for s, a, v, _, _ in cases]
+        first_words = [line[0] for line in self.complete(model, clean_prompts, n_words=1)]
+        values = {}
+        with torch.no_grad():
+            for source, prompts in (("donor", [self.first_line_prompt(d, da, v) for _, _, v, d, da in cases]),
+                                    ("clean", clean_prompts)):
+                _, cache = model.run_with_cache(model.to_tokens(prompts), names_filter=lambda name: name in names)
+                values[source] = {name: cache[name][:, NEWLINE_POSITION] for name in names}
+
+        def hold(source):
+            def hook(activation, hook):
+                activation[:, NEWLINE_POSITION] = values[source][hook.name].to(activation.device, activation.dtype)
+                return activation
+            return hook
+
+        hooks_ = [(hook_name, hold("donor"))] + ([(frozen, hold("clean"))] if frozen else [])
+        forced = [f"{p} {w}" for p, w in zip(clean_prompts, first_words)]
+        rest = self.complete(model, forced, n_words=LINE_TWO_LENGTH - 1, fwd_hooks=hooks_)
+        return [[w, *line] for w, line in zip(first_words, rest)]
+
+    def cross_patch_success(self, model, hook_name: str | None = None, frozen: str | None = None) -> float:
+        """Fraction of ``cross_patch_cases`` whose line 2 ends with the donor's B (of another topic and rhyme
+        class) when ``cross_patch`` patches ``hook_name`` (default: the residual entering the last layer)."""
+        cases = self.cross_patch_cases()
+        lines = self.cross_patch(model, cases, hook_name, frozen)
+        return sum(self.ending(line) == self.target(d, da) for line, (*_, d, da) in zip(lines, cases)) / len(cases)
+
+    def attention_paths(self) -> dict[str, list[list[int]]]:
+        """Layer by layer, the positions of a couplet, up to the one that predicts B, whose residual stream can
+        carry A or the subject, by any path or with ``<nl>``'s residual cut out of every path (``model.reach``
+        on this organism's attention mask). {"A": [positions after layer 0, after layer 1, …], "subject": …,
+        "A, not through <nl>": …, "subject, not through <nl>": …}."""
+        config, n = self.model_config, B_POSITION
+        return {
+            "A": reach(config, n, A_POSITION), "subject": reach(config, n, SUBJECT_POSITION),
+            "A, not through <nl>": reach(config, n, A_POSITION, avoid=NEWLINE_POSITION),
+            "subject, not through <nl>": reach(config, n, SUBJECT_POSITION, avoid=NEWLINE_POSITION),
+        }
+
     # ---- probes -------------------------------------------------------------------------------
     def probe_accuracy(self, model, hook_name: str | None = None) -> float:
         """Held-out accuracy of a linear probe for B on the ``<nl>`` residual at ``hook_name``.
@@ -411,10 +491,25 @@ class CoupletsControlWorld(CoupletsWorld):
 
 
 class CoupletsLookbackWorld(CoupletsControlWorld):
-    """Couplets, plan in the residual stream: 6-token attention lookback, so B must be read from the newline."""
+    """Couplets, 6-token attention lookback: the subject's topic reaches line 2 only through the newline; A's
+    rhyme class reaches it directly (positions 8–11 see A in layer 0)."""
 
     name = "couplets_lookback"
     model_config = OrganismConfig(n_layers=2, d_model=128, n_heads=4, d_mlp=512, n_ctx=16, lookback=LOOKBACK, seed=0)
+
+
+class CoupletsBottleneckWorld(CoupletsControlWorld):
+    """Couplets, newline bottleneck: line 2 attends only to ``<nl>`` and itself, so the whole plan, the
+    subject's topic and A's rhyme class, reaches line 2 through the newline or not at all."""
+
+    name = "couplets_bottleneck"
+    model_config = OrganismConfig(n_layers=2, d_model=128, n_heads=4, d_mlp=512, n_ctx=16,
+                                  bottleneck=NEWLINE_POSITION, seed=0)
+
+    def evaluate(self, model) -> dict[str, float]:
+        """``CoupletsWorld.evaluate``, and ``cross_patch_success``: the ``<nl>`` residual patched from a couplet
+        of another rhyme class and topic (``cross_patch_cases``) moves B to the donor's."""
+        return {**super().evaluate(model), "cross_patch_success": self.cross_patch_success(model)}
 
 
 def linear_probe_accuracy(

@@ -15,6 +15,7 @@ cities per state left only four two-hop examples per state and held-out accuracy
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from workbench import hooks
 from workbench.config_checks import known_name
@@ -22,6 +23,9 @@ from workbench.organisms.facts_data import STATES
 from workbench.organisms.model import OrganismConfig
 from workbench.organisms.training import TrainConfig
 from workbench.organisms.world import World
+
+if TYPE_CHECKING:
+    import torch
 
 TEMPLATES = {
     "city_in": "{city} is a city in {state} .",

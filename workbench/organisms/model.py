@@ -3,7 +3,12 @@
 ``OrganismConfig`` holds the architecture (validated on construction). ``lookback`` restricts
 each query to the last ``lookback`` positions (itself included) with a permanent hook on
 ``blocks.{l}.attn.hook_attn_scores``: transformer-lens 3.x's ``attn_types="local"`` did not
-restrict the pattern when we tried it, the hook does.
+restrict the pattern when we tried it, the hook does. ``bottleneck`` is a second such hook: every
+query after position ``bottleneck`` attends only to keys at or after it, so the residual stream at
+``bottleneck`` is the only way information from earlier positions gets past it.
+
+``visible_keys`` is the mask those hooks leave (causal included), and ``reach`` follows it layer by
+layer: which positions' residual streams can carry what one position held.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class OrganismConfig:
     d_mlp: int = 512
     n_ctx: int = 16
     lookback: int | None = None
+    bottleneck: int | None = None
     seed: int = 0
 
     def __post_init__(self):
@@ -36,6 +42,8 @@ class OrganismConfig:
             )
         if self.lookback is not None and not 1 <= self.lookback <= self.n_ctx:
             raise ValueError(f"OrganismConfig.lookback must be in [1, n_ctx], got {self.lookback}")
+        if self.bottleneck is not None and not 0 <= self.bottleneck < self.n_ctx:
+            raise ValueError(f"OrganismConfig.bottleneck must be a position in [0, n_ctx), got {self.bottleneck}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "OrganismConfig":
@@ -81,6 +89,55 @@ def lookback_mask_hook(lookback: int):
     return hook
 
 
+def bottleneck_mask_hook(position: int):
+    """A hook on ``hook_attn_scores`` that hides every key before ``position`` from every query after it."""
+    import torch
+
+    def hook(scores, hook):  # scores: (batch, head, query, key)
+        n_query, n_key = scores.shape[-2:]
+        query = torch.arange(n_query, device=scores.device)[:, None] + (n_key - n_query)
+        key = torch.arange(n_key, device=scores.device)[None, :]
+        return scores.masked_fill((query > position) & (key < position), float("-inf"))
+
+    return hook
+
+
+def mask_hooks(config: OrganismConfig) -> list:
+    """The attention-score hooks that ``config``'s ``lookback`` and ``bottleneck`` put on every layer."""
+    masks = [] if config.lookback is None else [lookback_mask_hook(config.lookback)]
+    return masks + ([] if config.bottleneck is None else [bottleneck_mask_hook(config.bottleneck)])
+
+
+def visible_keys(config: OrganismConfig, n_positions: int):
+    """(query, key) bool tensor, (n_positions, n_positions): which positions each query attends to, in every
+    layer: the causal mask and the hooks of ``mask_hooks`` applied to zero scores, as the model applies them."""
+    import torch
+
+    scores = torch.zeros(1, 1, n_positions, n_positions).masked_fill(
+        torch.ones(n_positions, n_positions, dtype=torch.bool).triu(1), float("-inf"))
+    for hook in mask_hooks(config):
+        scores = hook(scores, None)
+    return torch.isfinite(scores[0, 0])
+
+
+def reach(config: OrganismConfig, n_positions: int, source: int, avoid: int | None = None) -> list[list[int]]:
+    """After each layer, the positions whose residual stream can carry what position ``source`` held on entry.
+
+    Attention is the only thing that moves information between positions (embeddings, MLPs and layer norms
+    act on one position): after layer l, a position carries it when it attends to a position that carried
+    it before layer l (itself included). ``avoid``: a position cut out of every path (its residual stream is
+    taken never to carry it), so that the result is what arrives *other than through* ``avoid``. Returns
+    one sorted list of positions per layer.
+    """
+    visible = visible_keys(config, n_positions)
+    carried = [p == source and p != avoid for p in range(n_positions)]
+    layers = []
+    for _ in range(config.n_layers):
+        carried = [q != avoid and any(carried[k] for k in range(n_positions) if visible[q, k]) for q in range(n_positions)]
+        layers.append([p for p, c in enumerate(carried) if c])
+    return layers
+
+
 def build_model(config: OrganismConfig, tokenizer, device: str = "cpu", name: str | None = None):
     """A freshly initialised organism (seeded by ``config.seed``) with its tokenizer attached."""
     import warnings
@@ -90,9 +147,9 @@ def build_model(config: OrganismConfig, tokenizer, device: str = "cpu", name: st
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*deprecated.*")
         model = HookedTransformer(hooked_config(config, len(tokenizer), device, name), tokenizer=tokenizer)
-    if config.lookback is not None:
+    for mask in mask_hooks(config):
         for layer in range(config.n_layers):
-            model.add_perma_hook(hooks.attn_scores(layer), lookback_mask_hook(config.lookback))
+            model.add_perma_hook(hooks.attn_scores(layer), mask)
     model.eval()
     return model
 

@@ -3,7 +3,8 @@
 ``bench`` (two tasks with AxBench's concept / instruction / fluency scores, exact from a world's
 ground truth; generation; factor chosen on one split, reported on another; side effects),
 ``vectors`` (difference of means, probe direction, SAE latents added or clamped, transcoder features
-clamped across layers, all as forward hooks), ``finetune`` (the fine-tuning baseline).
+clamped across layers, all as forward hooks), ``finetune`` (the fine-tuning baseline), ``concepts``
+(the bench over every concept of a world, summarised per method: mean, spread, first places).
 """
 
 from workbench.lazy import namespace
@@ -25,6 +26,10 @@ EXPORTS = {
     ],
     "finetune": [
         "finetuned_copies", "finetune_method"
+    ],
+    "concepts": [
+        "CONCEPT_RECORD", "concept_entry", "bench_concept", "bench_concepts", "read_concept_record",
+        "overall_by_method", "same_latent", "method_scores", "first_places", "method_summary", "share_of_concepts"
     ],
 }
 

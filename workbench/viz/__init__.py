@@ -36,11 +36,11 @@ EXPORTS = {
         "SEED_COLORS", "seed_spread_figure", "seed_spread_table"
     ],
     "planning": [
-        "ORGANISM_COLORS", "position_profile_figure"
+        "ORGANISM_COLORS", "position_profile_figure", "attention_paths_text"
     ],
     "steering": [
         "AXBENCH_OVERALL", "METHOD_COLORS", "tradeoff_figure", "steering_table", "side_effects_figure",
-        "steering_slider"
+        "steering_slider", "method_summary_table", "concept_scores_figure"
     ],
 }
 

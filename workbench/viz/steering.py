@@ -1,5 +1,5 @@
-"""Views for notebook 07 (steering): the concept/fluency trade-off, the AxBench-form table, side
-effects, and a slider with live generations. Everything here draws what ``workbench.steering`` returns.
+"""Views for notebook 07 (steering): the concept/fluency trade-off, the AxBench-form table, the scores of
+every concept per method, side effects, and a slider with live generations. Everything here draws what ``workbench.steering`` returns.
 """
 
 from __future__ import annotations
@@ -47,6 +47,65 @@ def steering_table(rows: list[dict], title: str = "") -> str:
         lines.append(f"{row['method']:32} {row['factor']:>7g} {row['concept']:>8.3f} {row['instruction']:>8.3f} "
                      f"{row['fluency']:>8.3f} {row['overall']:>8.3f}")
     return "\n".join(lines)
+
+
+def method_summary_table(summaries: dict[str, list[dict]], n_concepts: dict[str, int]) -> str:
+    """Per task, per method: mean ± std of the overall score over concepts, min and max, and first places
+    (``steering.method_summary``'s rows; "first" counts ties, "alone" does not)."""
+    lines = []
+    for task, rows in summaries.items():
+        header = (f"{task} ({n_concepts[task]} concepts)".ljust(32) + f"{'mean ± std':>14} {'min':>6} {'max':>6}"
+                  f" {'first':>6} {'alone':>6}")
+        lines += [header, "-" * len(header)]
+        for row in rows:
+            lines.append(f"{row['method']:32}{row['mean']:8.3f} ± {row['std']:.3f} {row['min']:6.3f} {row['max']:6.3f}"
+                         f" {row['first']:6d} {row['alone']:6d}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def concept_scores_figure(scores: dict[str, dict[str, dict[str, float]]], title: str,
+                          highlight: dict[str, str] | None = None):
+    """One row per (task, method), best mean first, one dot per concept at its overall score, the mean a black bar.
+
+    ``scores``: task → ``steering.method_scores(entries)`` ({method: {concept: overall}}); ``highlight``: task →
+    one concept to ring in black (the one a notebook ran live). Dots are spread vertically within their row (a
+    fixed pattern, no randomness) so that equal scores stay visible.
+    """
+    import plotly.graph_objects as go
+
+    def mean(values: dict) -> float:
+        return sum(values.values()) / len(values)
+
+    rows = [(task, method) for task in scores  # best mean first within each task
+            for method in sorted(scores[task], key=lambda m: -mean(scores[task][m]))]
+    figure = go.Figure()
+    for index, (task, method) in enumerate(rows):
+        by_concept = scores[task][method]
+        offsets = [((k * 7) % 11 - 5) * 0.05 for k in range(len(by_concept))]
+        figure.add_trace(go.Scatter(
+            x=list(by_concept.values()), y=[index + o for o in offsets], mode="markers", name=method,
+            legendgroup=method, showlegend=False, opacity=0.7,
+            marker=dict(size=7, color=METHOD_COLORS.get(method, "#7f7f7f")),
+            customdata=list(by_concept), hovertemplate="%{customdata}: %{x:.3f}<extra>" + method + "</extra>"))
+        ringed = (highlight or {}).get(task)
+        if ringed in by_concept:
+            figure.add_trace(go.Scatter(
+                x=[by_concept[ringed]], y=[index + offsets[list(by_concept).index(ringed)]], mode="markers",
+                name=" / ".join((highlight or {}).values()), legendgroup="highlight", showlegend=index == 0,
+                marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
+                hovertemplate=f"{ringed}: %{{x:.3f}}<extra>{method}</extra>"))
+        figure.add_trace(go.Scatter(
+            x=[mean(by_concept)], y=[index], mode="markers", name="mean over concepts", legendgroup="mean",
+            showlegend=index == 0, marker=dict(symbol="line-ns", size=22, line=dict(width=3, color="black")),
+            hovertemplate=f"mean {mean(by_concept):.3f}<extra>{method}</extra>"))
+    figure.update_layout(
+        title=title, width=900, height=120 + 34 * len(rows), margin=dict(l=300),
+        xaxis=dict(title="overall score on the report split (one dot per concept)", range=[-0.03, 1.03]),
+        yaxis=dict(tickvals=list(range(len(rows))), ticktext=[f"{task} · {method}" for task, method in rows],
+                   autorange="reversed"),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0))
+    return figure
 
 
 def side_effects_figure(effects, title: str):
