@@ -66,16 +66,20 @@ CLAIMS = [
     Wording("the runner you would use on GPT-2", "a model's name"),
     Rule("Here is the same recipe with an eighth of the tokens",
          "artifacts.get('facts_resid1').recipe.lm_sae_config().training_tokens == 8 * short_tokens"),
-    Rule("zeroing the activation wrecks the model, while splicing in the shipped SAE barely moves the cross-entropy "
-         "from the clean model's",
+    Rule("measure next-token cross-entropy on sentences the organism never trained on (the two-hop sentences of its "
+         "held-out cities",
+         "set(facts_world.heldout_sentences()).isdisjoint(facts_world.training_sentences()) and "
+         "set(facts_world.heldout_sentences()) <= {facts_world.sentence('two_hop', c) for c in facts_world.heldout_cities}"),
+    Rule("zeroing the activation wrecks the model, while splicing in the shipped SAE raises the cross-entropy only a "
+         "little above the clean model's",  # "a little": under a twentieth of what zeroing costs
          f"{SHIPPED}.ce_zero > 5 * {SHIPPED}.ce_clean"
-         f" and {SHIPPED}.ce_sae - {SHIPPED}.ce_clean < 0.02 * ({SHIPPED}.ce_zero - {SHIPPED}.ce_clean)"),
+         f" and 0 < {SHIPPED}.ce_sae - {SHIPPED}.ce_clean < 0.05 * ({SHIPPED}.ce_zero - {SHIPPED}.ce_clean)"),
     Rule("so it recovers nearly all of the loss, with exactly `k` latents active per token",
          f"{SHIPPED}.ce_recovered > 0.95 and {SHIPPED}.l0 == {SHORT}.l0 == facts_sae.cfg.k"),
     Rule("The short run, trained on an eighth of the tokens, recovers less",
          f"{SHORT}.ce_recovered < {SHIPPED}.ce_recovered"
          " and artifacts.get('facts_resid1').recipe.lm_sae_config().training_tokens == 8 * short_tokens"),
-    Rule("In both, more than half of the latents never fire on held-out text",
+    Rule("In both, more than half of the latents never fire on these sentences",
          f"{SHIPPED}.dead_fraction > 0.5 and {SHORT}.dead_fraction > 0.5"),
     Wording("On GPT-2 nobody can tell you", "a model's name"),
     Wording("**Exercise 4: precision and recall.**", "the exercise's name"),
@@ -160,13 +164,15 @@ def test_the_shipped_sae_recovers_the_loss_and_the_short_run_reaches_the_bar(run
     shipped = run.value(f"vars({SHIPPED})")
     assert shipped["ce_clean"] < shipped["ce_sae"] < shipped["ce_zero"]
     assert run.value(f"{SHIPPED}.ce_recovered") >= 0.9  # the bar
-    # The shipped SAE's record: CE 0.84 → 0.90 nats against 5.4 zeroed, 98.7% recovered, 99% explained variance.
-    assert (round(shipped["ce_clean"], 2), round(shipped["ce_sae"], 2), round(shipped["ce_zero"], 1)) == (0.84, 0.90, 5.4)
-    assert round(run.value(f"{SHIPPED}.ce_recovered"), 3) == 0.987 and round(shipped["explained_variance"], 2) == 0.99
+    # On the 50 held-out two-hop sentences (never trained on): CE 0.98 → 1.07 nats against 5.3 zeroed, 97.8% recovered,
+    # 99% explained variance (on training-distribution rows it was 0.84 → 0.90, 98.7%).
+    assert run.value("len(held_out_tokens)") == 50
+    assert (round(shipped["ce_clean"], 2), round(shipped["ce_sae"], 2), round(shipped["ce_zero"], 1)) == (0.98, 1.07, 5.3)
+    assert round(run.value(f"{SHIPPED}.ce_recovered"), 3) == 0.978 and round(shipped["explained_variance"], 2) == 0.99
     assert shipped["l0"] == run.value("facts_sae.cfg.k")
-    assert round(run.value(f"{SHIPPED}.dead_fraction"), 2) == 0.56
-    # The short run (a deterministic recipe, so the same on every run): 95.6%, above the bar.
-    assert round(run.value(f"{SHORT}.ce_recovered"), 3) == 0.956
+    assert round(run.value(f"{SHIPPED}.dead_fraction"), 2) == 0.65
+    # The short run (a deterministic recipe, so the same on every run): 93.7%, above the bar.
+    assert round(run.value(f"{SHORT}.ce_recovered"), 3) == 0.937
 
 
 def test_the_sae_reloads_from_saelens_format_unchanged(run):

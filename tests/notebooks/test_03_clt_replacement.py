@@ -26,6 +26,11 @@ CLAIMS = [
     Wording("zero almost everywhere", "a fact of calculus: the step's derivative"),
     Wording("a feature that fires costs about 1 however strongly it fires", "what tanh does: it saturates at 1"),
     Wording("features that never reach their threshold", "what the pre-activation term is for"),
+    Rule("**Fidelity** on sentences the organisms never trained on",
+         "all(set(w.heldout_sentences()).isdisjoint(w.training_sentences()) for _, w in models.values())"),
+    Claim("the two-hop sentences of the facts world's 50 held-out cities", "len(heldout['facts'][0])"),
+    Rule("Each organism drew many more training sentences than its world has",  # "many": over five times as many
+         "all(w.train_config.steps * w.train_config.batch_size > 5 * len(w.training_sentences()) for _, w in models.values())"),
     Rule("Agreement looks lower on the couplets than on the facts",
          "max(fidelities[n].top1_agreement for n in ('couplets_clt', 'couplets_plt')) "
          "< min(fidelities[n].top1_agreement for n in ('facts_clt', 'facts_plt'))"),
@@ -44,18 +49,18 @@ CLAIMS = [
          "behaviour['couplets_clt']['rhyme_accuracy'] == behaviour['couplets_plt']['rhyme_accuracy'] == 1.0"),
     Wording("The facts organism retrained with seed 1", "the seed's name"),
     Rule("it too composes on every held-out city", "seed_record['organism_metrics']['two_hop_heldout_city'] == 1.0"),
-    Wording("Where the seed-1 organism has decided", "the seed's name"),
-    Rule("its CLT agrees with its top prediction everywhere, as the shipped one does",
-         "seed_fidelity['top1_agreement_decided'] == fidelities['facts_clt'].top1_agreement_decided == 1.0"),
-    Rule("over all positions it agrees a little less often than the shipped one",
-         "0 < fidelities['facts_clt'].top1_agreement - seed_fidelity['top1_agreement'] < 0.05"),
-    Rule("Its KL divergence is as small", "round(seed_fidelity['kl'], 4) == round(fidelities['facts_clt'].kl, 4)"),
-    Rule("at about the same L0 per layer",
-         "all(abs(a - b) <= 0.1 * b for a, b in zip(seed_fidelity['l0'], fidelities['facts_clt'].l0))"),
+    Wording("the seed-1 organism's CLT", "the seed's name"),
+    Rule("agrees with its top prediction everywhere, as the shipped one does",
+         "seed_fidelity['top1_agreement'] == fidelities['facts_clt'].top1_agreement == 1.0"),
+    Rule("with a KL divergence as small", "max(seed_fidelity['kl'], fidelities['facts_clt'].kl) < 0.002"),  # both tiny
+    Rule("fewer features per token in each layer",
+         "all(a < b for a, b in zip(seed_fidelity['l0'], fidelities['facts_clt'].l0))"),
     Rule("it still answers every held-out two-hop question, as its original does",
          "seed_record['behaviour']['two_hop_heldout_city'] == seed_record['organism_metrics']['two_hop_heldout_city'] "
          "== 1.0"),
-    Wording("A feature that never fires on held-out text", "the definition of a dead feature"),
+    Wording("A feature that never fires on the world's sentences", "the definition of a dead feature"),
+    Rule("the facts world's held-out sentences are all two-hop questions",
+         "set(facts_world.heldout_sentences()) <= {facts_world.sentence('two_hop', c) for c in facts_world.cities}"),
     Rule("fewer than one in ten features is dead in any layer of any transcoder here",
          "all(bool(((r == 0).sum(1) < 0.1 * r.shape[1]).all()) for r in rates.values())"),
     Rule("Position 0 (`<bos>`) has no feature or error nodes",
@@ -67,8 +72,8 @@ CLAIMS = [
     Rule("the difference can only be modest", f"(lambda long: abs(long[1] - long[0]) < 0.1)({PLT_THEN_CLT.format('2:')})"),
     Rule("in the second layer the CLT needs fewer features per token than the PLT",
          "fidelities['facts_clt'].l0[1] < fidelities['facts_plt'].l0[1]"),
-    Rule("follows the organisms closely (KL ≤ 0.001 nats)",
-         "max(fidelities[n].kl for n in ('facts_clt', 'couplets_clt')) <= 0.001"),
+    Rule("follows the organisms closely on sentences they never trained on (KL < 0.002 nats)",
+         "max(fidelities[n].kl for n in ('facts_clt', 'couplets_clt')) < 0.002"),
     Rule("every held-out two-hop question answered with either transcoder",
          "behaviour['facts_clt']['two_hop_heldout_city'] == behaviour['facts_plt']['two_hop_heldout_city'] == 1.0"),
     Rule("every couplet rhymes",
@@ -77,7 +82,7 @@ CLAIMS = [
          f"all(f.top1_agreement_decided == 1.0 for f in fidelities.values()) and {ONLY_AT_FREE_CHOICES}"),
 ]
 
-# Agreement over every token, free choices included (measured when shipped: facts 1.000, couplets 0.927).
+# Agreement over every token of the held-out sentences, free choices included (recorded: facts 1.000, couplets 0.927).
 PLAIN_AGREEMENT_FLOOR = {"facts": 0.95, "couplets": 0.9}
 DIGEST = ("__import__('hashlib').sha256(b''.join(v.detach().contiguous().numpy().tobytes() "
           "for v in {}.state_dict().values())).hexdigest()")
@@ -144,7 +149,7 @@ def test_cross_layer_features_leave_fewer_features_to_the_second_layer(run):
     for organism in ("facts", "couplets"):
         clt, plt = run.value(f"[fidelities['{organism}_clt'].l0[1], fidelities['{organism}_plt'].l0[1]]")
         assert clt < 0.8 * plt, organism
-    assert [round(x) for x in run.value("[fidelities['facts_clt'].l0[1], fidelities['facts_plt'].l0[1]]")] == [14, 25]
+    assert [round(x) for x in run.value("[fidelities['facts_clt'].l0[1], fidelities['facts_plt'].l0[1]]")] == [14, 24]
 
 
 def test_cross_layer_features_shorten_paths(run):
@@ -164,9 +169,10 @@ def test_the_seed_one_transcoder_as_the_notebook_prints_it(run):
     assert record == artifacts.seed_transcoder_record("facts_clt", 1)
     fidelity = record["fidelity"]
     shipped = run.value("(lambda f: [f.top1_agreement, f.kl])(fidelities['facts_clt'])")
+    assert record["heldout_sentences"] == 50
     assert round(fidelity["top1_agreement_decided"], 3) == 1.0
-    assert (round(fidelity["top1_agreement"], 3), round(shipped[0], 3)) == (0.976, 1.0)
-    assert round(fidelity["kl"], 4) == round(shipped[1], 4) == 0.0002
+    assert (round(fidelity["top1_agreement"], 3), round(shipped[0], 3)) == (1.0, 1.0)
+    assert (round(fidelity["kl"], 4), round(shipped[1], 4)) == (0.0006, 0.0012)
 
 
 def test_the_short_run_is_the_shipped_recipe_stopped_early_and_already_close(run):

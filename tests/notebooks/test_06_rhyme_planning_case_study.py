@@ -59,6 +59,9 @@ CLAIMS = [
          f"{WITHOUT_NEWLINE.format('couplets_bottleneck')} == [False, False] and "
          "reaches_b['couplets_bottleneck']['A'] and reaches_b['couplets_bottleneck']['subject']"),
     # 2 · transcoders
+    Rule("on couplets of the held-out pairs, which the organisms never trained on",
+         "all(records[n]['heldout_sentences'] == min(1000, len(loaded[n][1].heldout_sentences())) and "
+         "set(loaded[n][1].heldout_sentences()).isdisjoint(loaded[n][1].training_sentences()) for n in ORGANISMS)"),
     Wording("top-1 agreement", "the metric's name: agreement on the most likely token"),
     Rule("a replacement that agrees with the original almost everywhere the original has decided",
          "all(r['fidelity']['top1_agreement_decided'] >= 0.99 for r in records.values())"),

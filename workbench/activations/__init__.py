@@ -1,6 +1,6 @@
 """Stage 2 of the pipeline: what a model computes on a world's text.
 
-Token sets (training and held-out rows, content masks), the MLP inputs and outputs that
+Token sets (training rows, and sentences the organism never trained on; content masks), the MLP inputs and outputs that
 transcoders train on (whole, or one process's shard of them, computed or streamed from files), SAELens datasets, the text a real model writes for its own dictionaries, and the logit lens.
 """
 
@@ -8,7 +8,7 @@ from workbench.lazy import namespace
 
 EXPORTS = {
     "collect": [
-        "organism_dataset", "heldout_tokens", "content_mask", "mlp_activations", "corpus_activations",
+        "organism_dataset", "heldout_tokens", "world_tokens", "content_mask", "mlp_activations", "corpus_activations",
         "organism_activations"
     ],
     "corpus": [

@@ -1,7 +1,10 @@
 """What a model computes on a world's text: token sets and the activations dictionaries train on.
 
 Every dictionary in the course trains on the organism's own training distribution (``<bos>
-sentence`` rows padded to the context) and is judged on held-out rows drawn with another seed.
+sentence`` rows padded to the context) and is judged on sentences the organism never trained on
+(``heldout_tokens``: the world's ``heldout_sentences``). Rows drawn from the training distribution
+with another seed would not do: a world has a few hundred to a few ten thousand distinct training
+sentences, and such rows repeat the ones the dictionary trained on (999 of 1,000 for the facts world).
 Special tokens (``<bos>``, ``<pad>``, ``<eos>``) carry no content: padding is dropped from
 transcoder data and SAELens is told to exclude special tokens.
 """
@@ -21,11 +24,34 @@ def organism_dataset(world, n_rows: int, seed: int = 0):
 
 
 def heldout_tokens(world, n_sentences: int = 1000, seed: int = 12345):
-    """Held-out rows of ``world`` and the positions that predict a real next token (not padding, not the last)."""
-    tokens = world.sample_tokens(n_sentences, seed)
-    pad = world.tokenizer.pad_token_id
+    """Rows of sentences the organism never trained on, and the positions that predict a real next token.
+
+    The world's ``heldout_sentences`` (the facts world's 50 held-out two-hop sentences), all of them
+    if there are at most ``n_sentences``, else ``n_sentences`` of them drawn without replacement with
+    ``seed``. Returns ``(tokens, mask)``: (n, n_ctx) token ids and a bool mask, True where the next
+    token is not padding. Every position before a held-out sentence's first new word (its city, its
+    pair's noun A) has a context that training sentences share.
+    """
+    sentences = world.heldout_sentences()
+    if len(sentences) > n_sentences:
+        order = torch.randperm(len(sentences), generator=torch.Generator().manual_seed(seed))[:n_sentences]
+        sentences = [sentences[i] for i in order.tolist()]
+    return _with_predicting_mask(world, world.tokenize(sentences))
+
+
+def world_tokens(world, n_sentences: int = 1000, seed: int = 12345):
+    """``n_sentences`` rows of ``world``'s training distribution drawn with ``seed``, and the predicting positions.
+
+    The text the dictionaries trained on, for what is not a claim about unseen text: which features
+    fire at all (a feature silent on it is dead). Fidelity is measured on ``heldout_tokens``.
+    """
+    return _with_predicting_mask(world, world.sample_tokens(n_sentences, seed))
+
+
+def _with_predicting_mask(world, tokens: torch.Tensor):
+    """``(tokens, mask)``: True where the next token is not padding."""
     mask = torch.zeros_like(tokens, dtype=torch.bool)
-    mask[:, :-1] = tokens[:, 1:] != pad
+    mask[:, :-1] = tokens[:, 1:] != world.tokenizer.pad_token_id
     return tokens, mask
 
 

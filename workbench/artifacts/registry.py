@@ -35,7 +35,8 @@ def _recipes() -> dict:
     recipes["smollm2_plt"] = CorpusTranscoderRecipe("smollm2-135m", "smollm2_text", train=dict(
         steps=400, batch_size=512, sparsity_coefficient=5e-3))
     # TopK, k=8, 512 latents on the residual entering block 1 of the facts organism, where the state
-    # swap of notebook 00 acts. Measured: CE recovered 0.987, explained variance 0.99.
+    # swap of notebook 00 acts. Measured on the 50 held-out two-hop sentences (never trained on): CE recovered
+    # 0.978, explained variance 0.99.
     recipes["facts_resid1"] = SAERecipe("facts", dict(hook_name=hooks.resid_pre(1), d_sae=512, k=8))
     # TopK, k=32, 2048 latents on SmolLM2's residual entering block 24, where the Dallas → Texas fact
     # arrives at the last position (notebook 08), trained on its own text (smollm2_text, the last 40 rows

@@ -92,14 +92,14 @@ class OrganismSAE(_SAE):
         return train_lm_sae(model, dataset, self.recipe.lm_sae_config(**overrides), save_to=save_to, progress=progress)
 
     def evaluate(self, trained=None) -> dict:
-        """The splice report on the organism's held-out text."""
+        """The splice report on the sentences the organism never trained on (``activations.heldout_tokens``)."""
         from workbench.activations.collect import heldout_tokens
         from workbench.saes.evaluation import splice_report
 
         model, world = organisms.load(self.organism)
         tokens, _ = heldout_tokens(world)
         report = splice_report(model, self.load() if trained is None else trained, tokens)
-        return {**asdict(report), "ce_recovered": report.ce_recovered}
+        return {**asdict(report), "ce_recovered": report.ce_recovered, "heldout_sentences": len(tokens)}
 
 
 @register(CorpusSAERecipe)

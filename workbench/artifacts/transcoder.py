@@ -149,8 +149,8 @@ class OrganismTranscoder(_Transcoder):
                          checkpoint_every=checkpoint_every, organism=self.organism)
 
     def evaluate(self, trained=None, model=None) -> dict:
-        """Its fidelity as the replacement of ``model`` (default: the shipped organism) on held-out text, and the
-        behaviours under it."""
+        """Its fidelity as the replacement of ``model`` (default: the shipped organism) on the sentences the organism
+        never trained on (``activations.heldout_tokens``), and the behaviours under it."""
         from workbench.activations.collect import heldout_tokens
         from workbench.circuits.replacement import fidelity, replaced
 
@@ -158,7 +158,7 @@ class OrganismTranscoder(_Transcoder):
         world = organisms.get_world(self.organism)
         transcoder = self.load() if trained is None else trained
         tokens, mask = heldout_tokens(world)
-        result = {"fidelity": asdict(fidelity(model, transcoder, tokens, mask))}
+        result = {"fidelity": asdict(fidelity(model, transcoder, tokens, mask)), "heldout_sentences": len(tokens)}
         with replaced(model, transcoder):
             result["behaviour"] = world.core_metrics(model)
         return result

@@ -198,6 +198,20 @@ class CoupletsWorld(World):
         line_two = f"{self.first_word(b, opener)} , he {second_verb} the {b} {EOS}"
         return f"{self.first_line_prompt(subject, a, verb)} {line_two}"
 
+    def couplets_of(self, pairs: list[tuple[str, str]]) -> list[str]:
+        """Every distinct couplet of ``pairs``: each first-line verb, second-line verb and (when line 2 opens with
+        one) opener."""
+        openers = ("then",) if self.first_word_names_b else self.openers  # the planning demo opens with B's adjective
+        return [self.couplet(s, a, verb=v, second_verb=w, opener=o)
+                for s, a in pairs for v in self.first_line_verbs for w in self.second_line_verbs for o in openers]
+
+    def training_sentences(self) -> list[str]:
+        return self.couplets_of(self.trained_pairs)
+
+    def heldout_sentences(self) -> list[str]:
+        """The couplets of the held-out pairs, in every wording the world has."""
+        return self.couplets_of(self.heldout_pairs)
+
     def sample_sentences(self, n: int, generator) -> list[str]:
         import torch
 

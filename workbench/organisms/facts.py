@@ -133,6 +133,13 @@ class FactsWorld(World):
             "two_hop": [self.sentence("two_hop", city) for city in self.trained_two_hop_cities],
         }
 
+    def training_sentences(self) -> list[str]:
+        return [sentence for pool in self.training_pools.values() for sentence in pool]
+
+    def heldout_sentences(self) -> list[str]:
+        """The two-hop sentences of the held-out cities (one per state): the only sentences never trained on."""
+        return [self.sentence("two_hop", city) for city in self.heldout_cities]
+
     def sample_sentences(self, n: int, generator) -> list[str]:
         import torch
 
@@ -334,6 +341,10 @@ class FactsHeldoutStatesWorld(FactsWorld):
     def heldout_cities(self) -> list[str]:
         """Held-out cities of the states that are not held out (as in ``FactsWorld``)."""
         return [c for c in super().heldout_cities if self.state_of[c] not in HELDOUT_STATES]
+
+    def heldout_sentences(self) -> list[str]:
+        """The two-hop sentences of the held-out cities and of every city of the held-out states."""
+        return [self.sentence("two_hop", city) for city in (*self.heldout_cities, *self.heldout_state_cities)]
 
     def evaluate(self, model, swap: bool = True) -> dict[str, float]:
         metrics = super().evaluate(model, swap)

@@ -30,6 +30,18 @@ class World(ABC):
         """``n`` training sentences drawn with the torch ``generator`` (no ``<bos>``)."""
 
     @abstractmethod
+    def training_sentences(self) -> list[str]:
+        """Every distinct sentence ``sample_sentences`` can draw (no ``<bos>``): all the organism ever trains on."""
+
+    @abstractmethod
+    def heldout_sentences(self) -> list[str]:
+        """Every sentence of the world the organism never trains on, none of them in ``training_sentences``.
+
+        Dictionaries are judged on these (``activations.heldout_tokens``): text drawn from the training
+        distribution with another seed repeats the sentences they trained on.
+        """
+
+    @abstractmethod
     def evaluate(self, model) -> dict[str, float]:
         """The behaviour metrics of ``model`` on this world, as a flat dict of floats."""
 
@@ -45,7 +57,8 @@ class World(ABC):
         return tokenize_batch(self.tokenizer, sentences, self.model_config.n_ctx)[0]
 
     def sample_tokens(self, n: int, seed: int = 0):
-        """Token rows (n, n_ctx) of ``n`` training sentences drawn with ``seed``: held-out text for a new seed."""
+        """Token rows (n, n_ctx) of ``n`` training sentences drawn with ``seed`` (another seed draws the same
+        sentences again: the world has few; ``heldout_sentences`` are the ones never trained on)."""
         import torch
 
         return self.tokenize(self.sample_sentences(n, torch.Generator().manual_seed(seed)))
