@@ -162,3 +162,55 @@ def test_the_listing_keeps_its_columns_for_the_longest_names():
     starts = {line.index("python -m") for line in lines[1:]}
     assert len(starts) == 1 and lines[0].index("reproduce with") == starts.pop()
     assert any(line.startswith("facts_heldout_states_clt ") for line in lines)
+
+
+# --- The case studies across seeds (issue 25, item 3): what notebooks 05 and 06 read, and the command that makes it ---
+
+CASE_SEEDED = ("facts", "couplets", "couplets_lookback", "couplets_bottleneck")
+
+
+@pytest.mark.parametrize("name", CASE_SEEDED)
+def test_case_seed_tables_ship_five_seeds_of_organism_and_transcoder(name):
+    """Each seed's row has every headline number; seed 0 is the shipped pair, seeds 1-4 were retrained (organism and
+    transcoder, full recipes), and each retrained organism is the one of the organism's own seed table: the same
+    behaviours, measured apart."""
+    record = artifacts.case_seed_record(name)
+    table = artifacts.case_seed_table(name)
+    assert sorted(table) == [0, 1, 2, 3, 4]
+    assert (record["organism"], record["transcoder"]) == (name, f"{name}_clt")
+    assert record["command"] == f"python -m workbench.artifacts case-seeds {name}"
+    assert all(set(row) == set(table[0]) for row in table.values())
+    assert record["runs"]["0"] == {"from_shipped": True, "measure_cpu_seconds": record["runs"]["0"]["measure_cpu_seconds"]}
+    organism_seeds = artifacts.seed_table(name)
+    for seed in (1, 2, 3, 4):
+        run = record["runs"][str(seed)]
+        assert run["from_shipped"] is False and "shortened" not in run
+        assert run["organism_cpu_seconds"] > 0 and run["transcoder_cpu_seconds"] > 0
+        assert run["organism_metrics"] == pytest.approx(
+            {metric: organism_seeds[seed][metric] for metric in run["organism_metrics"]}, abs=0.02), seed
+        assert 0 <= run["fidelity"]["top1_agreement_decided"] <= 1 and run["fidelity"]["kl"] >= 0
+
+
+@pytest.mark.parametrize("name", CASE_SEEDED)
+def test_case_seed_tables_are_listed_beside_their_organisms(name):
+    assert artifacts.case_seed_table_path(name) in artifacts.get(name).paths
+    assert f"python -m workbench.artifacts case-seeds {name}\n" in artifacts.listing() + "\n"
+
+
+def test_the_case_seed_command_retrains_and_measures_a_shortened_seed(tmp_path):
+    """One command reproduces a seed's row: here seed 3 of the facts organism and its transcoder, both shortened,
+    measured with notebook 05's functions; the row has every headline number the shipped table has."""
+    from workbench.artifacts.cli import main
+
+    out = tmp_path / "facts.case_seeds.json"
+    main(["case-seeds", "facts", "--seeds", "3", "--steps", "30", "--transcoder-steps", "20",
+          "--transcoder-sentences", "200", "--out", str(out)])
+    record = artifacts.case_seed_record("facts", out)
+    row, run = record["rows"]["3"], record["runs"]["3"]
+    assert set(row) == set(artifacts.case_seed_table("facts")[0])
+    assert run["shortened"] == {"organism": {"steps": 30}, "transcoder": {"steps": 20, "n_sentences": 200}}
+    assert record["example"] == "Dallas" and record["case_study"] == "multihop"
+    shares = [value for key, value in row.items() if "capital on top" in key or key.startswith("swap: supernode")]
+    assert all(0 <= value <= 1 for value in shares)
+    with pytest.raises(SystemExit):  # a shortened run is an experiment: it never overwrites the shipped table
+        main(["case-seeds", "facts", "--seeds", "3", "--steps", "30"])
