@@ -328,7 +328,7 @@ def write_case_seed_row(name: str, seed: int, row: dict, run: dict, header: dict
     path = Path(path or case_seed_table_path(name))
     record = json.loads(path.read_text()) if path.exists() else {"rows": {}, "runs": {}}
     record = {**record, **header, "organism": name}
-    record["rows"][str(seed)] = {key: round(value, 6) for key, value in row.items()}
+    record["rows"][str(seed)] = {key: None if value is None else round(value, 6) for key, value in row.items()}
     record["runs"][str(seed)] = run
     for part in ("rows", "runs"):
         record[part] = dict(sorted(record[part].items(), key=lambda kv: int(kv[0])))

@@ -8,7 +8,8 @@ transcoder retrained with each seed and ships the rows (``artifacts.case_seed_ta
 one sentence of a notebook written down as a test on such a row; ``findings_over_seeds`` says for which
 seeds each holds.
 
-A row is {name: number}; fractions are shares of cases, counts are counts of features.
+A row is {name: number}; fractions are shares of cases, counts are counts of features; None where a number is
+undefined for that organism (a group its graph did not keep: an organism trained a few steps).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from workbench.case_studies import multihop, planning
 # ---- notebook 05: two-hop recall (facts) ---------------------------------------------------------
 
 FROZEN = tuple(multihop.FROZEN_LABELS.values())  # "attention", "nothing"
+FACTORS = (-2.0, 0.0)  # reversed, removed (``intervention_rates``' default)
 
 
 def multihop_row(model, world, clt, city: str) -> dict[str, float]:
@@ -41,10 +43,14 @@ def multihop_row(model, world, clt, city: str) -> dict[str, float]:
     supernodes = {c: multihop.find_supernodes(model, world, clt, c, fire_rate) for c in heldout + trained}
     for name, cities in (("held-out", heldout), ("trained", trained)):
         rates = multihop.intervention_rates(model, world, clt, cities, supernodes)
-        for (group, factor, frozen), r in rates.items():
-            row[f"{name}: {group} ×{factor:+.0f}, {frozen} frozen: capital on top"] = r["capital"]
-        row[f"{name}: asks for a capital scaled: state on top (most)"] = max(
-            r["state"] for (group, _, _), r in rates.items() if group == "asks for a capital")
+        for group in multihop.GROUPS:  # a group no city's graph kept (an untrained organism) has no rate: None
+            for factor in FACTORS:
+                for frozen in FROZEN:
+                    rate = rates.get((group, factor, frozen))
+                    key = f"{name}: {group} ×{factor:+.0f}, {frozen} frozen: capital on top"
+                    row[key] = None if rate is None else rate["capital"]
+        asks = [r["state"] for (group, _, _), r in rates.items() if group == "asks for a capital"]
+        row[f"{name}: asks for a capital scaled: state on top (most)"] = max(asks, default=None)
 
     swap = multihop.swap_rates(model, world, clt, heldout, supernodes)
     by_target, by_source = torch.nanmean(swap["success"], 0), torch.nanmean(swap["success"], 1)
@@ -56,12 +62,18 @@ def multihop_row(model, world, clt, city: str) -> dict[str, float]:
         "swap: hardest target state": float(by_target.min()), "swap: hardest source state": float(by_source.min()),
         "swap: state group size, mean": float(sizes.mean()),
         "swap: state group size, min": float(sizes.min()), "swap: state group size, max": float(sizes.max()),
-        "swap: success vs group size, correlation": float(torch.corrcoef(torch.stack([by_source, sizes]))[0, 1]),
+        "swap: success vs group size, correlation": _number(torch.corrcoef(torch.stack([by_source, sizes]))[0, 1]),
     })
     shares = multihop.shortcut_shares(world, supernodes)
     row["through the state group: held-out median"] = float(torch.tensor([shares[c] for c in heldout]).median())
     row["through the state group: trained median"] = float(torch.tensor([shares[c] for c in trained]).median())
     return row
+
+
+def _number(value) -> float | None:
+    """A float, or None where it is undefined (NaN: a correlation with a constant, a mean over no city)."""
+    value = float(value)
+    return None if value != value else value
 
 
 def _group_meanings(model, world, clt, example) -> dict[str, float]:
@@ -76,14 +88,13 @@ def _group_meanings(model, world, clt, example) -> dict[str, float]:
                 "say the capital": [f"answer is capital: {state}", "asks for a capital"]}
     row = {}
     for group, variables in meanings.items():
-        if not example.features(group):
-            continue
-        for variable, reading in zip(variables, ("", ", broader")):
-            truth = multihop.group_truth(corpus, world, example.features(group), variable)
-            row[f"example: {group}{reading}: precision"] = truth["precision"]
-            row[f"example: {group}{reading}: recall"] = truth["recall"]
+        members = example.features(group) if group in example.groups else []
+        for variable, reading in zip(variables, ("", ", broader")):  # a group the graph did not keep: None
+            truth = multihop.group_truth(corpus, world, members, variable) if members else {}
+            row[f"example: {group}{reading}: precision"] = truth.get("precision")
+            row[f"example: {group}{reading}: recall"] = truth.get("recall")
             if not reading:
-                row[f"example: {group}: best member's precision"] = truth["best_member_precision"]
+                row[f"example: {group}: best member's precision"] = truth.get("best_member_precision")
     return row
 
 
@@ -228,8 +239,10 @@ def spread_text(table: dict[int, dict], metrics: list[str]) -> str:
     lines = [f"{'':{width}s}  " + " ".join(f"{f'seed {s}':>8s}" for s in seeds) + f"{'min – max':>17s}"]
     for metric in metrics:
         values = [table[s][metric] for s in seeds]
-        cells = " ".join(f"{v:8.0f}" if _is_count(values) else f"{v:8.3f}" for v in values)
-        spread = f"{min(values):.0f} – {max(values):.0f}" if _is_count(values) else f"{min(values):.3f} – {max(values):.3f}"
+        known = [v for v in values if v is not None]
+        count = _is_count(known)
+        cells = " ".join(f"{'–':>8s}" if v is None else f"{v:8.0f}" if count else f"{v:8.3f}" for v in values)
+        spread = f"{min(known):.0f} – {max(known):.0f}" if count else f"{min(known):.3f} – {max(known):.3f}"
         lines.append(f"{metric:{width}s}  {cells}{spread:>17s}")
     return "\n".join(lines)
 
