@@ -301,3 +301,26 @@ def test_the_missing_link_when_states_are_held_out(run):
     assert metrics["bridge_state_decodable_heldout_state"] == 1.0
     assert metrics["two_hop_heldout_state"] == 0.0
     assert metrics["one_hop_city_state"] == metrics["one_hop_capital"] == 1.0
+
+
+# --- 7 · across seeds: the shipped table the notebook read (artifacts.case_seed_table("facts")) ---------------------
+
+SEED_ZERO_IS_THIS_RUN = {  # the table's seed 0 (the shipped pair) against what this run measured
+    "swap: supernode": "swap['success_rate']", "swap: random-feature control": "swap['control_rate']",
+    "swap: control keeps the source's capital": "swap['control_kept']", "swap: residual mean difference": "residual_swap",
+    "swap: success vs group size, correlation": "size_correlation",
+    "example: state in play members": "len(dallas.groups['state in play'])",
+    "example: state in play: precision": "truth['state in play']['precision']",
+    "held-out: state in play ×+0, nothing frozen: capital on top": "rates['held-out']['state in play', 0.0, 'nothing']['capital']",
+    "trained: state in play ×+0, nothing frozen: capital on top": "rates['trained']['state in play', 0.0, 'nothing']['capital']",
+    "through the state group: held-out median": "float(held_shares.median())",
+    "through the state group: trained median": "float(trained_shares.median())",
+}
+
+
+def test_the_seed_table_row_zero_is_this_run(run):
+    row = run.value("case_seeds[0]")
+    live = run.value("[" + ", ".join(SEED_ZERO_IS_THIS_RUN.values()) + "]")
+    assert [row[key] for key in SEED_ZERO_IS_THIS_RUN] == pytest.approx(live, abs=1e-6)
+    assert run.value("sorted(case_seeds)") == [0, 1, 2, 3, 4]
+    assert run.value("list(facts_findings)") == run.value("[f.text for f in case_studies.MULTIHOP_FINDINGS]")

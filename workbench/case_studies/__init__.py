@@ -34,7 +34,7 @@ EXPORTS = {
     ],
     "headlines": [
         "multihop_row", "planning_row", "SUPPRESSION_KINDS", "Finding", "findings_over_seeds", "MULTIHOP_FINDINGS",
-        "planning_findings", "spread_text", "case_study", "headline_row",
+        "planning_findings", "spread_text", "findings_text", "case_study", "headline_row",
     ],
 }
 

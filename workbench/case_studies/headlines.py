@@ -155,76 +155,90 @@ def _rate(name: str, group: str, factor: str) -> list[str]:
     return [f"{name}: {group} ×{factor}, {frozen} frozen: capital on top" for frozen in FROZEN]
 
 
+def _removed(name: str, group: str) -> list[str]:
+    return _rate(name, group, "+0")
+
+
 MULTIHOP_FINDINGS = [
-    Finding("the organism answers the example's capital with most of the probability",
+    Finding("the example's capital is on top, with most of the probability",
             lambda r: r["example: capital on top"] == 1 and r["example: p(capital)"] > 0.5),
-    Finding("the example's state group means its state as a combination: together always, no member alone",
-            lambda r: r["example: state in play: precision"] == 1 and r["example: state in play: best member's precision"] < 0.1),
-    Finding("reversing the state group takes the capital off the top on every held-out city",
+    Finding("its state group is the state only together (precision 1, no member above 0.1)",
+            lambda r: r["example: state in play: precision"] == 1
+            and r["example: state in play: best member's precision"] < 0.1),
+    Finding("reversed, the state group takes the capital off the top on every held-out city",
             lambda r: all(r[k] == 0 for k in _rate("held-out", "state in play", "-2"))),
-    Finding("removing the state group leaves the capital on top for a minority of held-out cities",
-            lambda r: all(r[k] < 0.5 for k in _rate("held-out", "state in play", "+0"))),
+    Finding("removed, it leaves the capital on top for a minority of held-out cities",
+            lambda r: all(r[k] < 0.5 for k in _removed("held-out", "state in play"))),
     Finding("removing 'say the capital' never takes the capital off the top",
-            lambda r: all(r[k] == 1 for name in ("held-out", "trained") for k in _rate(name, "say the capital", "+0"))),
-    Finding("removing or reversing 'asks for a capital' never makes the organism say the state",
-            lambda r: all(r[f"{name}: asks for a capital scaled: state on top (most)"] == 0 for name in ("held-out", "trained"))),
-    Finding("trained cities keep the capital more often than held-out ones when the state group is removed",
-            lambda r: all(r[t] > r[h] for t, h in zip(_rate("trained", "state in play", "+0"),
-                                                        _rate("held-out", "state in play", "+0")))),
-    Finding("the supernode swap moves the answer to the target's capital for most pairs",
-            lambda r: r["swap: supernode"] > 0.5),
+            lambda r: all(r[k] == 1 for name in ("held-out", "trained") for k in _removed(name, "say the capital"))),
+    Finding("scaling 'asks for a capital' never makes the organism say the state",
+            lambda r: all(r[f"{name}: asks for a capital scaled: state on top (most)"] == 0
+                          for name in ("held-out", "trained"))),
+    Finding("state group removed, trained cities keep the capital more often than held-out",
+            lambda r: all(r[t] > r[h] for t, h in zip(_removed("trained", "state in play"),
+                                                        _removed("held-out", "state in play")))),
+    Finding("the supernode swap moves the answer for most pairs", lambda r: r["swap: supernode"] > 0.5),
     Finding("the random-feature control never does", lambda r: r["swap: random-feature control"] == 0),
     Finding("the residual swap succeeds on every pair", lambda r: r["swap: residual mean difference"] == 1),
-    Finding("the pruned state groups carry most, not all, of what the swap needs",
+    Finding("the pruned groups carry most, not all, of what the swap needs",
             lambda r: 0.5 < r["swap: supernode"] < r["swap: residual mean difference"]),
-    Finding("swap success does not depend on the state group's size (|correlation| < 0.2)",
+    Finding("swap success does not follow the group's size (|correlation| < 0.2)",
             lambda r: abs(r["swap: success vs group size, correlation"]) < 0.2),
-    Finding("most of the city's influence passes through the state group, held-out and trained cities alike",
-            lambda r: r["through the state group: held-out median"] > 0.5 and r["through the state group: trained median"] > 0.5),
+    Finding("most of the city's influence goes through the state group (both medians)",
+            lambda r: r["through the state group: held-out median"] > 0.5
+            and r["through the state group: trained median"] > 0.5),
 ]
+
+CROSS, SAME, OTHER = ("<nl> patched: another class and topic", "injection, word of B's rhyme class",
+                      "injection, word of another rhyme class")
 
 
 def planning_findings(name: str) -> list[Finding]:
-    """What notebook 06 says of organism ``name`` (a couplets organism), as findings on its rows."""
-    cross, same, other = ("<nl> patched: another class and topic", "injection, word of B's rhyme class",
-                          "injection, word of another rhyme class")
-    no_features = Finding("no labelled planned-word or rhyme-class features at <nl>",
-                          lambda r: r["labelled: planned word"] == r["labelled: rhyme class of A"] == 0)
+    """What notebook 06 says of couplets organism ``name``, as findings on its rows."""
+    no_plan_features = Finding("no planned-word or rhyme-class features at <nl>",
+                               lambda r: r["labelled: planned word"] == r["labelled: rhyme class of A"] == 0)
     findings = {
         "couplets": [
-            Finding("planned-word features at <nl>, active on some held-out lines",
-                    lambda r: r["labelled: planned word"] > 0 and r["held-out lines with planned-word features"] > 0),
+            Finding("planned-word features for about half its words (within 0.1 of one half)",
+                    lambda r: abs(r["planned words with a feature"] - 0.5) <= 0.1),
             Finding("suppression removes B from a minority of lines",
                     lambda r: 0 < 1 - r["suppression: the plan B"] < 0.5),
             Finding("most of what replaces B is another rhyme of A",
                     lambda r: r["suppression: another rhyme of A"] > 0.5 * (1 - r["suppression: the plan B"])),
-            Finding("injection ends the line with the injected word about as often as in the paper (70 % ± 5)",
+            Finding("injection succeeds about as often as in the paper (70 % ± 5)",
                     lambda r: abs(r["injection: ends with the injected word"] - 0.70) < 0.05),
-            Finding("injection works with words of B's rhyme class and of other classes (most lines each)",
-                    lambda r: r[same] > 0.5 and r[other] > 0.5),
-            Finding("injection works only at <nl>", lambda r: r["injection elsewhere than <nl>, best position"] == 0
+            Finding("injection works within B's rhyme class and across (most lines each)",
+                    lambda r: r[SAME] > 0.5 and r[OTHER] > 0.5),
+            Finding("injection works only at <nl>",
+                    lambda r: r["injection elsewhere than <nl>, best position"] == 0
                     and r[f"injection at position {planning.NEWLINE_POSITION}"] > 0.5),
-            Finding("line 2 opens with the injected word's adjective", lambda r: r["injection: line 2 opens as the injected word's"] == 1),
+            Finding("line 2 then opens with the injected word's adjective",
+                    lambda r: r["injection: line 2 opens as the injected word's"] == 1),
         ],
         "couplets_lookback": [
-            no_features,
-            Finding("injecting a word of B's rhyme class ends most lines with it", lambda r: r[same] > 0.5),
-            Finding("a word of another rhyme class, never", lambda r: r[other] == 0),
-            Finding("<nl> patched from another class and topic never moves B", lambda r: r[cross] == 0),
-            Finding("the direction never moves B across rhyme classes", lambda r: r["direction, word of another rhyme class"] == 0),
+            no_plan_features,
+            Finding("injecting a word of B's rhyme class ends most lines with it", lambda r: r[SAME] > 0.5),
+            Finding("a word of another rhyme class, never", lambda r: r[OTHER] == 0),
+            Finding("<nl> patched from another class and topic never moves B", lambda r: r[CROSS] == 0),
+            Finding("the direction never moves B across rhyme classes",
+                    lambda r: r["direction, word of another rhyme class"] == 0),
         ],
         "couplets_bottleneck": [
-            Finding("<nl> patched from another class and topic moves B on nearly every line (≥ 0.95)", lambda r: r[cross] >= 0.95),
-            Finding("labelled-feature injection moves B on a minority within B's class, almost never across (< 5 %)",
-                    lambda r: r[same] < 0.5 and r[other] < 0.05),
+            Finding("<nl> patched from another class and topic moves B (≥ 0.95)", lambda r: r[CROSS] >= 0.95),
+            Finding("labelled injection: a minority within B's class, under 5 % across",
+                    lambda r: r[SAME] < 0.5 and r[OTHER] < 0.05),
             Finding("the residual direction moves B within and across classes (> 0.9)",
-                    lambda r: min(r["direction, word of B's rhyme class"], r["direction, word of another rhyme class"]) > 0.9),
-            Finding("every feature at <nl> clamped to the donor's moves B on most lines",
+                    lambda r: min(r["direction, word of B's rhyme class"],
+                                  r["direction, word of another rhyme class"]) > 0.9),
+            Finding("every <nl> feature clamped to the donor's moves B on most lines",
                     lambda r: r["<nl> features patched: every one"] > 0.5),
-            Finding("the labelled features alone move it on none", lambda r: r["<nl> features patched: labelled only"] == 0),
+            Finding("the labelled features alone move it on none",
+                    lambda r: r["<nl> features patched: labelled only"] == 0),
+            Finding("the unlabelled ones alone on fewer than half",
+                    lambda r: 0 < r["<nl> features patched: unlabelled only"] < 0.5),
         ],
         "couplets_control": [
-            no_features,
+            no_plan_features,
             Finding("suppression and injection do nothing",
                     lambda r: r["suppression: the plan B"] == 1 and r["injection: ends with the injected word"] == 0),
         ],
@@ -232,19 +246,26 @@ def planning_findings(name: str) -> list[Finding]:
     return findings[name]
 
 
-def spread_text(table: dict[int, dict], metrics: list[str]) -> str:
-    """One line per metric: its value for each seed (seed 0 first), and min – max."""
-    width = max(len(metric) for metric in metrics)
+def spread_text(table: dict[int, dict], metrics: dict[str, str]) -> str:
+    """One line per metric (``metrics``: label → key of a row): its value for each seed (seed 0 first), min – max."""
+    width = max(len(label) for label in metrics)
     seeds = sorted(table)
-    lines = [f"{'':{width}s}  " + " ".join(f"{f'seed {s}':>8s}" for s in seeds) + f"{'min – max':>17s}"]
-    for metric in metrics:
+    lines = [f"{'':{width}s} " + "".join(f"{f'seed {s}':>8s}" for s in seeds) + f"{'min – max':>16s}"]
+    for label, metric in metrics.items():
         values = [table[s][metric] for s in seeds]
         known = [v for v in values if v is not None]
         count = _is_count(known)
-        cells = " ".join(f"{'–':>8s}" if v is None else f"{v:8.0f}" if count else f"{v:8.3f}" for v in values)
-        spread = f"{min(known):.0f} – {max(known):.0f}" if count else f"{min(known):.3f} – {max(known):.3f}"
-        lines.append(f"{metric:{width}s}  {cells}{spread:>17s}")
+        cells = "".join(f"{'–':>8s}" if v is None else f"{v:8.0f}" if count else f"{v:8.2f}" for v in values)
+        spread = f"{min(known):.0f} – {max(known):.0f}" if count else f"{min(known):.2f} – {max(known):.2f}"
+        lines.append(f"{label:{width}s} {cells}{spread:>16s}")
     return "\n".join(lines)
+
+
+def findings_text(held: dict[str, list[int]], seeds: list[int]) -> str:
+    """``findings_over_seeds``' answer, one line per finding: for which seeds it holds ("all 5", "seeds 0 1 3", "none")."""
+    def which(holding):
+        return f"all {len(seeds)}" if holding == seeds else "none" if not holding else "seeds " + " ".join(map(str, holding))
+    return "\n".join(f"{which(holding):>11s}  {finding}" for finding, holding in held.items())
 
 
 def _is_count(values) -> bool:
