@@ -20,7 +20,7 @@ MODELS = "(facts_model, heldout_states_model, couplets_model)"
 SWAP_LAYER = "int(__import__('workbench.organisms.facts', fromlist=['facts']).STATE_SWAP_HOOK.split('.')[1])"
 ADJECTIVES = "__import__('workbench.organisms.couplets_data', fromlist=['couplets_data']).ADJECTIVES"
 TWO_HOP_POOL = "' '.join({}.training_pools['two_hop'])"
-COUPLETS = ("couplets", "couplets_control", "couplets_lookback")
+COUPLETS = ("couplets", "couplets_control", "couplets_lookback", "couplets_bottleneck")
 
 # What each organism's story in the notebook is, for one seed's row ``r`` of its seed table.
 STORY = {
@@ -31,6 +31,7 @@ STORY = {
     "couplets": "r['rhyme_accuracy'] == 1.0 and r['line_rewrite_success'] >= 0.9 and r['plan_patch_success'] <= 0.1",
     "couplets_control": "r['rhyme_accuracy'] == 1.0 and r['line_rewrite_success'] <= 0.1 and r['plan_patch_success'] <= 0.1",
     "couplets_lookback": "r['rhyme_accuracy'] == 1.0 and r['plan_patch_success'] >= 0.9",
+    "couplets_bottleneck": "r['rhyme_accuracy'] >= 0.98 and r['cross_patch_success'] >= 0.9",
 }
 SEEDS_OFF_STORY = " + ".join(f"[({name!r}, seed) for seed, r in seed_tables[{name!r}].items() if not ({story})]"
                              for name, story in STORY.items())
@@ -89,7 +90,8 @@ CLAIMS = [
     Rule("in the planning demo the rewritten line even opens with the new word's adjective; in the control it fails",
          "couplet_metrics['couplets']['line_rewrite_success'] >= 0.9"
          " and couplet_metrics['couplets_control']['line_rewrite_success'] <= 0.1"),
-    Wording("with line 2's first word forced to the original", "the couplet's lines, by name"),
+    Wording("line 2's first word forced to the original", "the couplet's lines, by name"),
+    Wording("works where the topic reaches line 2 through the newline", "the couplet's lines, by name"),
     Rule("moves the ending only in the lookback variant",
          "couplet_metrics['couplets_lookback']['plan_patch_success'] >= 0.9"
          " and max(couplet_metrics[n]['plan_patch_success'] for n in ('couplets', 'couplets_control')) <= 0.1"),
