@@ -335,28 +335,3 @@ def test_key_value_cache_writes_the_same_lines(run):
         "[case_studies.write_line_two(m, w, case_studies.heldout_cases(w)) == "
         "w.complete(m, [w.first_line_prompt(*case) for case in case_studies.heldout_cases(w)]) for m, w, _ in loaded.values()]")
     assert same == [True] * 4
-
-
-# --- 9 · across seeds: the shipped tables the notebook read (artifacts.case_seed_table) ------------------------------
-
-SEED_ZERO_IS_THIS_RUN = {  # each organism's seed 0 (the shipped pair) against what this run measured
-    "injection, word of B's rhyme class": "(lambda h, n: h / n)(*splits[{name!r}][case_studies.SPLIT[0]])",
-    "injection, word of another rhyme class": "(lambda h, n: h / n)(*splits[{name!r}][case_studies.SPLIT[1]])",
-    "<nl> patched: another class and topic": "table[{name!r}]['<nl> patched: another class and topic']",
-    "labelled: planned word": "labels[{name!r}].counts()['planned word']",
-    "labelled: rhyme class of A": "labels[{name!r}].counts()['rhyme class of A']",
-    "labelled: topic": "labels[{name!r}].counts()['topic']",
-    "injection at position 7": "profiles[{name!r}][7]",
-    "direction, word of another rhyme class": "directions[{name!r}][case_studies.SPLIT[1]]",
-}
-
-
-@pytest.mark.parametrize("name", ["couplets", "couplets_lookback", "couplets_bottleneck"])
-def test_the_seed_table_row_zero_is_this_run(run, name):
-    row = run.value(f"case_seeds[{name!r}][0]")
-    live = run.value("[" + ", ".join(expr.format(name=name) for expr in SEED_ZERO_IS_THIS_RUN.values()) + "]")
-    assert [row[key] for key in SEED_ZERO_IS_THIS_RUN] == pytest.approx(live, abs=1e-6)
-    assert run.value(f"sorted(case_seeds[{name!r}])") == [0, 1, 2, 3, 4]
-    if name == "couplets":
-        assert row["suppression: another rhyme of A"] == pytest.approx(run.value("suppressed.rate('another rhyme of A')"), abs=1e-6)
-        assert row["injection: ends with the injected word"] == pytest.approx(run.value("injected.rate('injected word')"), abs=1e-6)
