@@ -166,9 +166,9 @@ def test_the_listing_keeps_its_columns_for_the_longest_names():
 
 # --- The case studies across seeds (issue 25, item 3): what notebooks 05 and 06 read, and the command that makes it ---
 
-# Seeds whose case-study rows ship so far (issue 25, item 3 asks for five of facts and of each couplets organism; facts
-# seed 4 and the couplets organisms' seeds 1-4 are left to a later session, NOTES-seeds25.md says how).
-CASE_SEEDS_SHIPPED = {"facts": [0, 1, 2, 3], "couplets": [0], "couplets_lookback": [0], "couplets_bottleneck": [0]}
+# Seeds whose case-study rows ship so far (issue 25, item 3 asks for five of facts and of each couplets organism; the
+# couplets organisms' seeds 1-4 are left to a later session, NOTES-seeds25.md says how).
+CASE_SEEDS_SHIPPED = {"facts": [0, 1, 2, 3, 4], "couplets": [0], "couplets_lookback": [0], "couplets_bottleneck": [0]}
 
 
 @pytest.mark.parametrize("name", CASE_SEEDS_SHIPPED)
@@ -224,14 +224,14 @@ def test_what_the_readme_says_of_the_facts_case_study_across_seeds():
     def values(key):
         return [row[key] for row in table.values()]
 
-    assert max(values("swap: random-feature control")) * 2450 <= 1.001
+    assert max(values("swap: random-feature control")) * 2450 <= 2.001
     assert round(min(values("swap: residual mean difference")), 3) == 0.998
     swap = values("swap: supernode")
     assert (round(min(swap), 2), round(max(swap), 2)) == (0.25, 0.88)
     assert (min(values("example: state in play members")), max(values("example: state in play members"))) == (7, 23)
-    most_through = [seed for seed, row in table.items() if row["through the state group: held-out median"] > 0.5
-                    and row["through the state group: trained median"] > 0.5]
-    assert most_through == [0, 1]
+    less_than_half = [seed for seed, row in table.items() if row["through the state group: held-out median"] < 0.5
+                      and row["through the state group: trained median"] < 0.5]
+    assert less_than_half == [2, 3]
     for seed, run in artifacts.case_seed_record("facts")["runs"].items():
-        if seed != "0":  # a retrained organism under heavy load: ~330 CPU-seconds; its transcoder ~85
-            assert run["organism_cpu_seconds"] < 400 and run["transcoder_cpu_seconds"] < 100, seed
+        if seed != "0":  # a retrained organism under heavy load: 290-330 CPU-seconds; its transcoder 80-125
+            assert run["organism_cpu_seconds"] < 400 and run["transcoder_cpu_seconds"] < 150, seed

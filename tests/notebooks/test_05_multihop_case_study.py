@@ -51,6 +51,7 @@ HOLDS = "facts_findings[case_studies.MULTIHOP_FINDINGS[{}].text]"
 EVERY_SEED = " and ".join(HOLDS.format(i) + " == sorted(case_seeds)" for i in (0, 2, 3, 6))
 SEED_VALUES = "[row[{!r}] for row in case_seeds.values()]"
 SWAP_SEEDS = SEED_VALUES.format("swap: supernode")
+CORRELATIONS = SEED_VALUES.format("swap: success vs group size, correlation")
 
 CLAIMS = [
     # the introduction
@@ -172,22 +173,22 @@ CLAIMS = [
     Rule("Every seed keeps the skeleton of this case study: the organism answers the example's capital; reversing the "
          "state group takes the capital off the top on every held-out city, and removing it leaves the capital on top "
          "for a minority of them, more often for trained cities than held-out ones", EVERY_SEED),
-    Rule("the random-feature control almost never moves the answer (at most one pair in 2,450)",
-         "max(" + SEED_VALUES.format("swap: random-feature control") + ") * 2450 <= 1.001 and "
+    Rule("the random-feature control almost never moves the answer (at most two pairs in 2,450)",
+         "max(" + SEED_VALUES.format("swap: random-feature control") + ") * 2450 <= 2.001 and "
          "int((~swap['success'].isnan()).sum()) == 2450"),
     Rule("the residual swap almost always does",  # "almost always": on at least 99 % of pairs, every seed
          "min(" + SEED_VALUES.format("swap: residual mean difference") + ") >= 0.99"),
     Claim("Dallas's state group has 7 to 23 features",
           "[f(" + SEED_VALUES.format("example: state in play members") + ") for f in (min, max)]"),
     Claim("the supernode swap works for 0.25 to 0.88 of pairs", f"[min({SWAP_SEEDS}), max({SWAP_SEEDS})]"),
-    Rule("for most pairs on three seeds of four", f"len(case_seeds) == 4 and sum(v > 0.5 for v in {SWAP_SEEDS}) == 3"),
-    Claim("a correlation of 0.34 or more",
-          "min(row['swap: success vs group size, correlation'] for seed, row in case_seeds.items() if seed)"),
-    Rule("On the retrained seeds its success follows the size of the source's group",  # positive where 0 is near zero
-         "min(row['swap: success vs group size, correlation'] for s, row in case_seeds.items() if s) > 0.3 > 0.2 > "
-         "abs(case_seeds[0]['swap: success vs group size, correlation'])"),
-    Rule("only the first two seeds route most of the city's influence through the state group",
-         HOLDS.format(12) + " == [0, 1]"),
+    Rule("for most pairs on four seeds of five", f"len(case_seeds) == 5 and sum(v > 0.5 for v in {SWAP_SEEDS}) == 4"),
+    Claim("a correlation of 0.34 or more", f"min(v for v in {CORRELATIONS} if v > 0.3)"),
+    Rule("On three seeds its success follows the size of the source's group",  # above 0.3, where the shipped one is near 0
+         f"sum(v > 0.3 for v in {CORRELATIONS}) == 3 and abs({CORRELATIONS}[0]) < 0.2"),
+    Rule("unlike the shipped seed's", f"abs({CORRELATIONS}[0]) < 0.2"),
+    Rule("on two seeds less than half of the city's influence passes through the state group",
+         "[s for s, row in case_seeds.items() if row['through the state group: held-out median'] < 0.5 "
+         "and row['through the state group: trained median'] < 0.5] == [2, 3] and " + HOLDS.format(12) + " == [0, 1, 4]"),
     Rule('Seed 1 even says the state on a few cities when "asks for a capital" is removed or reversed',
          HOLDS.format(5) + " == [s for s in sorted(case_seeds) if s != 1] and "
          "0 < case_seeds[1]['held-out: asks for a capital scaled: state on top (most)'] <= 0.05"),
@@ -357,5 +358,5 @@ def test_the_seed_table_row_zero_is_this_run(run):
     row = run.value("case_seeds[0]")
     live = run.value("[" + ", ".join(SEED_ZERO_IS_THIS_RUN.values()) + "]")
     assert [row[key] for key in SEED_ZERO_IS_THIS_RUN] == pytest.approx(live, abs=1e-6)
-    assert run.value("sorted(case_seeds)") == [0, 1, 2, 3]
+    assert run.value("sorted(case_seeds)") == [0, 1, 2, 3, 4]
     assert run.value("list(facts_findings)") == run.value("[f.text for f in case_studies.MULTIHOP_FINDINGS]")
