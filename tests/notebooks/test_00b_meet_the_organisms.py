@@ -20,7 +20,7 @@ MODELS = "(facts_model, heldout_states_model, couplets_model)"
 SWAP_LAYER = "int(__import__('workbench.organisms.facts', fromlist=['facts']).STATE_SWAP_HOOK.split('.')[1])"
 ADJECTIVES = "__import__('workbench.organisms.couplets_data', fromlist=['couplets_data']).ADJECTIVES"
 TWO_HOP_POOL = "' '.join({}.training_pools['two_hop'])"
-COUPLETS = ("couplets", "couplets_control", "couplets_lookback")
+COUPLETS = ("couplets", "couplets_control", "couplets_lookback", "couplets_bottleneck")
 
 # What each organism's story in the notebook is, for one seed's row ``r`` of its seed table.
 STORY = {
@@ -31,6 +31,7 @@ STORY = {
     "couplets": "r['rhyme_accuracy'] == 1.0 and r['line_rewrite_success'] >= 0.9 and r['plan_patch_success'] <= 0.1",
     "couplets_control": "r['rhyme_accuracy'] == 1.0 and r['line_rewrite_success'] <= 0.1 and r['plan_patch_success'] <= 0.1",
     "couplets_lookback": "r['rhyme_accuracy'] == 1.0 and r['plan_patch_success'] >= 0.9",
+    "couplets_bottleneck": "r['rhyme_accuracy'] >= 0.98 and r['cross_patch_success'] >= 0.9",
 }
 SEEDS_OFF_STORY = " + ".join(f"[({name!r}, seed) for seed, r in seed_tables[{name!r}].items() if not ({story})]"
                              for name, story in STORY.items())
@@ -70,14 +71,27 @@ CLAIMS = [
     Wording("line 2 opens with an unrelated word", "the couplet's lines, by name"),
     Claim("every position attends only to its last 6 positions",
           "organisms.get_world('couplets_lookback').model_config.lookback"),
-    Wording("so line 2 cannot see the subject", "what the lookback mask allows (tests/test_couplets.py checks the mask)"),
+    Rule("line 2 sees the subject only through the newline's residual stream, while its first positions still "
+         "see A, just before the newline: the subject's topic must cross the newline, the rhyme class need not",
+         "(lambda p: p['subject, not through <nl>'][-1] == [2, 3, 4, 5, 6, 8, 9, 10, 11] and "
+         "{8, 9, 10, 11} <= set(p['A, not through <nl>'][0]))(organisms.get_world('couplets_lookback').attention_paths())"),
+    Rule("lets line 2 attend only to the newline and to itself, so its whole plan must cross the newline",
+         "(lambda p: 12 not in p['A, not through <nl>'][-1] and 12 not in p['subject, not through <nl>'][-1])"
+         "(organisms.get_world('couplets_bottleneck').attention_paths())"),
+    Rule("so only the topic changes",  # the rewrite's new B is a class-mate of B: same rhyme class, another topic
+         "all(w.rhyme_class_of[new] == w.rhyme_class_of[w.target(s, a)] and w.topic_of[new] != w.topic_of[w.target(s, a)]"
+         " for w in [couplets_world] for s, a, _, new in w.rewrite_cases())"),
+    Rule("whose line 2 reads the subject's topic from the newline alone",
+         "not organisms.get_world('couplets_lookback').attention_paths()['subject, not through <nl>'][-1].count(12)"
+         " and couplet_metrics['couplets_lookback']['plan_patch_success'] >= 0.9"),
     Rule("Held-out first lines (never trained)", "not set(couplets_world.heldout_pairs) & set(couplets_world.trained_pairs)"),
     Rule("all three rhyme perfectly on held-out first lines",
          "all(m['rhyme_accuracy'] == 1.0 for m in couplet_metrics.values())"),
     Rule("in the planning demo the rewritten line even opens with the new word's adjective; in the control it fails",
          "couplet_metrics['couplets']['line_rewrite_success'] >= 0.9"
          " and couplet_metrics['couplets_control']['line_rewrite_success'] <= 0.1"),
-    Wording("with line 2's first word forced to the original", "the couplet's lines, by name"),
+    Wording("line 2's first word forced to the original", "the couplet's lines, by name"),
+    Wording("works where the topic reaches line 2 through the newline", "the couplet's lines, by name"),
     Rule("moves the ending only in the lookback variant",
          "couplet_metrics['couplets_lookback']['plan_patch_success'] >= 0.9"
          " and max(couplet_metrics[n]['plan_patch_success'] for n in ('couplets', 'couplets_control')) <= 0.1"),

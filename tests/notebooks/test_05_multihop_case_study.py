@@ -46,6 +46,12 @@ FIRST_LINKS = ("links['held-out states'][link] > links['trained states'][link] >
                "for link in ('city → state in play', 'state in play → say the capital')")
 COMBINATION = "truth['state in play']['precision'] == 1.0 and truth['state in play']['best_member_precision'] < 0.1"
 
+# 7 · across seeds: which seeds of the shipped table (``case_seeds``) each finding of the package holds for.
+HOLDS = "facts_findings[case_studies.MULTIHOP_FINDINGS[{}].text]"
+EVERY_SEED = " and ".join(HOLDS.format(i) + " == sorted(case_seeds)" for i in (0, 2, 3, 6))
+SEED_VALUES = "[row[{!r}] for row in case_seeds.values()]"
+SWAP_SEEDS = SEED_VALUES.format("swap: supernode")
+
 CLAIMS = [
     # the introduction
     Wording("circuit-tracer's Gemma-2-2B tutorial", "a model's name"),
@@ -161,6 +167,31 @@ CLAIMS = [
     Rule("the correct capital gets almost no probability", "links['held-out states']['p(correct capital)'] < 0.01"),
     Rule("it never learned which capital goes with *this* state in the two-hop context",
          "failing_metrics['two_hop_heldout_state'] == 0 and links['held-out states']['p(correct capital)'] < 0.01"),
+    # 7 · across seeds
+    Wording("seed 0 is the shipped pair", "seed 0 is the recipe unchanged: the shipped checkpoint and transcoder"),
+    Rule("Every seed keeps the skeleton of this case study: the organism answers the example's capital; reversing the "
+         "state group takes the capital off the top on every held-out city, and removing it leaves the capital on top "
+         "for a minority of them, more often for trained cities than held-out ones", EVERY_SEED),
+    Rule("the random-feature control almost never moves the answer (at most one pair in 2,450)",
+         "max(" + SEED_VALUES.format("swap: random-feature control") + ") * 2450 <= 1.001 and "
+         "int((~swap['success'].isnan()).sum()) == 2450"),
+    Rule("the residual swap almost always does",  # "almost always": on at least 99 % of pairs, every seed
+         "min(" + SEED_VALUES.format("swap: residual mean difference") + ") >= 0.99"),
+    Claim("Dallas's state group has 7 to 23 features",
+          "[f(" + SEED_VALUES.format("example: state in play members") + ") for f in (min, max)]"),
+    Claim("the supernode swap works for 0.25 to 0.88 of pairs", f"[min({SWAP_SEEDS}), max({SWAP_SEEDS})]"),
+    Rule("for most pairs on three seeds of four", f"len(case_seeds) == 4 and sum(v > 0.5 for v in {SWAP_SEEDS}) == 3"),
+    Claim("a correlation of 0.34 or more",
+          "min(row['swap: success vs group size, correlation'] for seed, row in case_seeds.items() if seed)"),
+    Rule("On the retrained seeds its success follows the size of the source's group",  # positive where 0 is near zero
+         "min(row['swap: success vs group size, correlation'] for s, row in case_seeds.items() if s) > 0.3 > 0.2 > "
+         "abs(case_seeds[0]['swap: success vs group size, correlation'])"),
+    Rule("only the first two seeds route most of the city's influence through the state group",
+         HOLDS.format(12) + " == [0, 1]"),
+    Rule('Seed 1 even says the state on a few cities when "asks for a capital" is removed or reversed',
+         HOLDS.format(5) + " == [s for s in sorted(case_seeds) if s != 1] and "
+         "0 < case_seeds[1]['held-out: asks for a capital scaled: state on top (most)'] <= 0.05"),
+    Wording("as Gemma does in the tutorial", "the tutorial's result, described in section 2"),
     # the summary
     Rule('the "state in play" features are Texas only together', COMBINATION),
     Rule('"asks for a capital" also fires on state questions', "broader_truth['asks for a capital']['recall'] > 0.5"),
@@ -176,6 +207,10 @@ CLAIMS = [
     Rule("held-out and trained cities both route most of the city's influence through the state", MEDIANS_MOSTLY_THROUGH),
     Rule("trained cities survive the state's removal more often", TRAINED_STURDIER),
     Rule("the missing links are the last ones", f"all({FIRST_LINKS}) and all({GONE})"),
+    Rule("Retrained with other seeds, the groups keep their roles and removing or reversing them does the same",
+         EVERY_SEED),
+    Rule("how well the pruned state group swaps a state, and how much of the influence it carries, change with the seed",
+         f"max({SWAP_SEEDS}) - min({SWAP_SEEDS}) > 0.3 and 0 < len({HOLDS.format(12)}) < len(case_seeds)"),
 ]
 
 
@@ -301,3 +336,26 @@ def test_the_missing_link_when_states_are_held_out(run):
     assert metrics["bridge_state_decodable_heldout_state"] == 1.0
     assert metrics["two_hop_heldout_state"] == 0.0
     assert metrics["one_hop_city_state"] == metrics["one_hop_capital"] == 1.0
+
+
+# --- 7 · across seeds: the shipped table the notebook read (artifacts.case_seed_table("facts")) ---------------------
+
+SEED_ZERO_IS_THIS_RUN = {  # the table's seed 0 (the shipped pair) against what this run measured
+    "swap: supernode": "swap['success_rate']", "swap: random-feature control": "swap['control_rate']",
+    "swap: control keeps the source's capital": "swap['control_kept']", "swap: residual mean difference": "residual_swap",
+    "swap: success vs group size, correlation": "size_correlation",
+    "example: state in play members": "len(dallas.groups['state in play'])",
+    "example: state in play: precision": "truth['state in play']['precision']",
+    "held-out: state in play ×+0, nothing frozen: capital on top": "rates['held-out']['state in play', 0.0, 'nothing']['capital']",
+    "trained: state in play ×+0, nothing frozen: capital on top": "rates['trained']['state in play', 0.0, 'nothing']['capital']",
+    "through the state group: held-out median": "float(held_shares.median())",
+    "through the state group: trained median": "float(trained_shares.median())",
+}
+
+
+def test_the_seed_table_row_zero_is_this_run(run):
+    row = run.value("case_seeds[0]")
+    live = run.value("[" + ", ".join(SEED_ZERO_IS_THIS_RUN.values()) + "]")
+    assert [row[key] for key in SEED_ZERO_IS_THIS_RUN] == pytest.approx(live, abs=1e-6)
+    assert run.value("sorted(case_seeds)") == [0, 1, 2, 3]
+    assert run.value("list(facts_findings)") == run.value("[f.text for f in case_studies.MULTIHOP_FINDINGS]")

@@ -7,6 +7,7 @@
     python -m workbench.artifacts seed-transcoder NAME --seed S   # a transcoder recipe on another seed's organism
     python -m workbench.artifacts steering-concepts [--task facts couplets] [--concepts C ...] [--out PATH]
                                                          # notebook 07's steering bench over every concept
+    python -m workbench.artifacts case-seeds NAME [--seeds 0 1 2 3 4]  # the case study's headline numbers per seed
 
 A transcoder also trains data-parallel, under PyTorch's launcher: ``torchrun --nproc-per-node N -m
 workbench.artifacts train NAME [--steps …] [--out PATH] [--checkpoint PATH] [--activations DIR]
@@ -24,11 +25,13 @@ from pathlib import Path
 
 from workbench import organisms
 from workbench.artifacts.registry import evaluate, get, listing, names, ship
-from workbench.artifacts.seeds import SEEDS, seed_configs, seed_sweep, seed_table_path, seed_transcoder_path, transcoder_on_seed
+from workbench.artifacts.seeds import (SEEDS, case_seed_table_path, case_study_inputs, seed_configs, seed_sweep,
+                                      seed_table_path, seed_transcoder_path, transcoder_on_seed, write_case_seed_row)
 from workbench.artifacts.steering_concepts import BENCHES, write_concept_record
 from workbench.artifacts.transcoder import OrganismTranscoder
 
 DESCRIPTION = "Everything the course ships, in one registry with one command line."
+EXAMPLE_CITY = "Dallas"  # the city notebook 05 takes apart ("the capital of the state containing Dallas is")
 
 
 def _shipped_record(record: Path) -> dict:
@@ -103,6 +106,17 @@ def main(argv: list[str] | None = None) -> int:
     concepts_cmd.add_argument("--task", nargs="+", choices=list(BENCHES), default=list(BENCHES))
     concepts_cmd.add_argument("--concepts", nargs="+", metavar="C", help="only these concepts (default: every one)")
     concepts_cmd.add_argument("--out", metavar="PATH", help="write the table here, not over the shipped record")
+    case_cmd = commands.add_parser("case-seeds", help="retrain organism NAME and its transcoder per seed; write its case "
+                                   "study's headline numbers (notebook 05 or 06) beside its checkpoint")
+    case_cmd.add_argument("name", metavar="NAME", choices=[n for n in organisms.names() if f"{n}_clt" in names()])
+    case_cmd.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    case_cmd.add_argument("--transcoder", help="the transcoder recipe (default: NAME_clt)")
+    case_cmd.add_argument("--example", default=EXAMPLE_CITY, help="the two-hop case study's example city")
+    case_cmd.add_argument("--keep", metavar="DIR", help="save each seed's organism and transcoder in DIR; reuse them if there")
+    case_cmd.add_argument("--steps", type=int, help="an experiment: shorten the organism's training; needs --out")
+    case_cmd.add_argument("--transcoder-steps", type=int, help="an experiment: shorten the transcoder's; needs --out")
+    case_cmd.add_argument("--transcoder-sentences", type=int, help="an experiment: fewer sentences for it; needs --out")
+    case_cmd.add_argument("--out", metavar="PATH", help="write the table here, not beside the checkpoint")
     evaluate_cmd = commands.add_parser("evaluate", help="measure the shipped NAME")
     evaluate_cmd.add_argument("name", metavar="NAME", choices=names())
     evaluate_cmd.add_argument("--json", action="store_true", help="print one JSON object")
@@ -163,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--concepts makes a partial table: give --out PATH for it")
         path = write_concept_record(args.task, args.concepts, args.out, log=sys.stderr)
         print(f"wrote {path}", file=sys.stderr)
+    elif args.command == "case-seeds":
+        if (args.steps or args.transcoder_steps or args.transcoder_sentences) and args.out is None:
+            parser.error("--steps, --transcoder-steps and --transcoder-sentences make an experiment: give --out PATH")
+        _case_seeds(args)
     else:
         metrics = evaluate(args.name)
         if args.json:
@@ -171,3 +189,27 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in _flatten(metrics).items():
                 print(f"{key:40s} {value:.4f}" if isinstance(value, float) else f"{key:40s} {value}")
     return 0
+
+
+def _case_seeds(args) -> None:
+    """``case-seeds``: per seed, the organism and its transcoder (shipped for seed 0, retrained otherwise), then the
+    case study's headline numbers (``case_studies.headline_row``), each row merged into the table as it comes."""
+    from workbench.case_studies.headlines import case_study, headline_row
+
+    transcoder = args.transcoder or f"{args.name}_clt"
+    world = organisms.get_world(args.name)
+    example = args.example if case_study(world) == "multihop" else None
+    header = {"transcoder": transcoder, "case_study": case_study(world), "example": example,
+              "command": f"python -m workbench.artifacts case-seeds {args.name}"
+                         + (f" --transcoder {transcoder}" if args.transcoder else "")}
+    for seed in args.seeds:
+        shortened = {key: value for key, value in (("steps", args.transcoder_steps),
+                                                   ("n_sentences", args.transcoder_sentences)) if value is not None}
+        model, world, clt, run = case_study_inputs(args.name, seed, transcoder, keep=args.keep, progress=False,
+                                                   organism_steps=args.steps, **shortened)
+        start = time.process_time()
+        row = headline_row(model, world, clt, example)
+        run["measure_cpu_seconds"] = round(time.process_time() - start, 1)
+        write_case_seed_row(args.name, seed, row, run, header, args.out)
+        print(f"{args.name} seed {seed}: {json.dumps(row)}", file=sys.stderr, flush=True)
+    print(f"wrote {args.out or case_seed_table_path(args.name)}", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from workbench import organisms
 from workbench.artifacts.kinds import Artifact, register
-from workbench.artifacts.seeds import SEEDS, seed_table_path, seed_trial_paths
+from workbench.artifacts.seeds import SEEDS, case_seed_table_path, seed_table_path, seed_trial_paths
 
 
 @register(type(None))  # an organism's recipe is its world's model and training configs
@@ -27,9 +27,11 @@ class Organism(Artifact):
         return [path, path.with_suffix(".json"), *self.seed_records]
 
     def seed_commands(self) -> list[tuple[Path, str]]:
-        """The shipped seed table (``seeds NAME``) and the tables of recipes tried and not shipped."""
-        table = seed_table_path(self.name)
+        """The shipped seed table (``seeds NAME``), its case study's (``case-seeds NAME``) and the tables of recipes
+        tried and not shipped."""
+        table, cases = seed_table_path(self.name), case_seed_table_path(self.name)
         commands = [(table, f"seeds {self.name}")] if table.exists() else []
+        commands += [(cases, f"case-seeds {self.name}")] if cases.exists() else []
         for record in seed_trial_paths(self.name):
             trial = json.loads(record.read_text())
             changes = " ".join(f"{key}={value}" for key, value in trial["overrides"].items())

@@ -235,3 +235,104 @@ def transcoder_on_seed(name: str, seed: int, *, organism=None, progress: bool = 
     if write:
         seed_transcoder_path(name, seed).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
+
+
+# ---- the case studies across seeds ----------------------------------------------------------------
+#
+# Notebooks 05 and 06 measure the shipped organism and transcoder once. ``case-seeds NAME`` retrains both per
+# seed with the shipped recipes and ships each seed's headline numbers (``workbench.case_studies.headlines``)
+# beside the organism's seed table; the registry retrains, the case study measures (the command line,
+# ``cli``, joins them, so that nothing here imports a case study).
+
+def case_seed_table_path(name: str) -> Path:
+    """The case study's seed table of organism ``name``: ``checkpoints/NAME.case_seeds.json`` (not a recipe trial)."""
+    return organisms.CHECKPOINT_DIR / f"{known_name(name, organisms.names(), 'an organism')}.case_seeds.json"
+
+
+def case_seed_record(name: str, path=None) -> dict:
+    """The whole shipped record: which transcoder and command, each seed's ``rows`` (headline numbers) and ``runs``
+    (where the seed's organism and transcoder came from, their fidelity and CPU seconds)."""
+    return json.loads(Path(path or case_seed_table_path(name)).read_text())
+
+
+def case_seed_table(name: str, path=None) -> dict[int, dict]:
+    """{seed: headline numbers} of organism ``name``'s case study (``case_seed_record``'s rows)."""
+    return {int(seed): row for seed, row in case_seed_record(name, path)["rows"].items()}
+
+
+def case_study_inputs(name: str, seed: int, transcoder: str, *, keep=None, progress: bool = False,
+                      organism_steps: int | None = None, **transcoder_overrides):
+    """``(model, world, clt, run)``: organism ``name`` and transcoder recipe ``transcoder`` for ``seed``, and a record
+    of where they came from.
+
+    Seed 0 with the recipes unchanged is the shipped organism and transcoder, the ones the notebooks load. Any other
+    seed: the organism retrained with ``seed`` (``train_seed``) and the transcoder's recipe trained on it (its own
+    seed unchanged, as ``transcoder_on_seed`` does). ``keep``: a directory where each is saved as
+    ``NAME.seedS.safetensors`` and ``TRANSCODER.seedS.safetensors`` (with their CPU seconds), and read back instead of
+    retrained when present. ``organism_steps`` and ``transcoder_overrides`` (``CLTTrainConfig`` fields: ``steps``,
+    ``n_sentences``) shorten the recipes, for a test's quick run.
+    """
+    from workbench.artifacts.registry import get
+    from workbench.organisms.model import load_checkpoint, read_checkpoint_config, save_checkpoint
+    from workbench.transcoders.loading import load_clt, save_clt
+
+    world = organisms.get_world(name)
+    artifact = get(transcoder)
+    if artifact.organism != name:
+        raise ValueError(f"{transcoder} is a transcoder of {artifact.organism}, not of {name}")
+    overrides = {} if organism_steps is None else {"steps": organism_steps}
+    if seed == 0 and not overrides and not transcoder_overrides:
+        return (*organisms.load(name), load_clt(transcoder), {"from_shipped": True})
+    run = {"from_shipped": False}
+    if overrides or transcoder_overrides:
+        run["shortened"] = {"organism": overrides, "transcoder": transcoder_overrides}
+    organism_path = clt_path = None
+    if keep is not None:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        organism_path = Path(keep) / f"{name}.seed{seed}.safetensors"
+        clt_path = Path(keep) / f"{transcoder}.seed{seed}.safetensors"
+    if organism_path is not None and organism_path.exists():
+        config, metadata = read_checkpoint_config(organism_path)
+        if config != seed_configs(name, seed)[0] or metadata.get("overrides", {}) != overrides:
+            raise ValueError(f"{organism_path} was not trained with seed {seed} and {overrides or 'the recipe'}")
+        model = load_checkpoint(organism_path, world.tokenizer, name=name)
+        run["organism_cpu_seconds"] = metadata["cpu_seconds"]
+    else:
+        start = time.process_time()
+        model = train_seed(name, seed, progress=progress, **overrides)
+        run["organism_cpu_seconds"] = round(time.process_time() - start, 1)
+        if organism_path is not None:
+            save_checkpoint(model, seed_configs(name, seed)[0], organism_path,
+                            {"overrides": overrides, "cpu_seconds": run["organism_cpu_seconds"]})
+    if clt_path is not None and clt_path.exists():
+        clt = load_clt(clt_path)
+        metadata = json.loads(clt_path.with_suffix(".json").read_text())["metadata"]
+        if (metadata.get("organism_seed"), metadata.get("overrides", {})) != (seed, transcoder_overrides):
+            raise ValueError(f"{clt_path} was not trained on the seed-{seed} organism with {transcoder_overrides or 'the recipe'}")
+        run["transcoder_cpu_seconds"] = metadata["cpu_seconds"]
+    else:
+        start = time.process_time()
+        clt = artifact.train(progress=progress, model=model, **transcoder_overrides)
+        run["transcoder_cpu_seconds"] = round(time.process_time() - start, 1)
+        if clt_path is not None:
+            save_clt(clt, clt_path, {"organism_seed": seed, "overrides": transcoder_overrides,
+                                     "cpu_seconds": run["transcoder_cpu_seconds"]})
+    run["organism_metrics"] = world.core_metrics(model)
+    run.update(artifact.evaluate(clt, model=model))  # the transcoder's fidelity on this seed's organism
+    return model, world, clt, run
+
+
+def write_case_seed_row(name: str, seed: int, row: dict, run: dict, header: dict, path=None) -> Path:
+    """Merge one seed's headline numbers (``row``) and its ``run`` into the case-study table (rows of other seeds kept);
+    ``header`` (transcoder, command, …) is written over the old one. Returns the path written."""
+    path = Path(path or case_seed_table_path(name))
+    record = json.loads(path.read_text()) if path.exists() else {"rows": {}, "runs": {}}
+    record = {**record, **header, "organism": name}
+    record["rows"][str(seed)] = {key: None if value is None else round(value, 6) for key, value in row.items()}
+    record["runs"][str(seed)] = run
+    for part in ("rows", "runs"):
+        record[part] = dict(sorted(record[part].items(), key=lambda kv: int(kv[0])))
+    order = ["organism", "transcoder", "case_study", "example", "command", "rows", "runs"]
+    record = {key: record[key] for key in order if key in record}
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    return path

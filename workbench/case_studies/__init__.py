@@ -7,6 +7,9 @@ cross-prompt swaps over every pair, and the share of influence that passes throu
 ``planning`` (notebook 06): the rhyme word of line 2 planned at the newline, found by its
 features, suppressed and replaced.
 
+``headlines`` (both): each notebook's headline numbers as one row, computed for any organism and transcoder
+(``python -m workbench.artifacts case-seeds NAME`` ships them for five seeds), and its findings tested on a row.
+
 Every function takes the organism, its world and its transcoder: no city, state, word or feature
 index is written into them.
 """
@@ -28,6 +31,10 @@ EXPORTS = {
         "well_formed", "EditOutcome", "suppress", "injection_cases", "inject", "first_word_follows", "sweep_cases",
         "injection_by_position", "rewrite_comparison", "planning_table", "SPLIT", "rhyme_class_split", "swap_cases",
         "direction_split", "feature_patch",
+    ],
+    "headlines": [
+        "multihop_row", "planning_row", "SUPPRESSION_KINDS", "Finding", "findings_over_seeds", "MULTIHOP_FINDINGS",
+        "planning_findings", "spread_text", "findings_text", "case_study", "headline_row",
     ],
 }
 

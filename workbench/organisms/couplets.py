@@ -348,8 +348,8 @@ class CoupletsWorld(World):
     def plan_patch(self, model, cases, hook_name: str | None = None) -> list[list[str]]:
         """Line 2 after the ``<nl>`` residual at ``hook_name`` is replaced by the donor's.
 
-        Line 2's first word is forced to the one the model writes on the clean prompt, so that
-        only the ``<nl>`` residual can carry the donor's plan.
+        Line 2's first word is forced to the one the model writes on the clean prompt, so that the
+        donor's subject (same A, another topic) can reach line 2 only through the ``<nl>`` residual.
         """
         hook_name = hook_name or self.plan_hook(model)
         clean_prompts = [self.first_line_prompt(s, a, v) for s, a, v, _ in cases]
