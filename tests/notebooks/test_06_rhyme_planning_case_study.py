@@ -258,8 +258,8 @@ def test_what_reaches_line_two_by_the_attention_mask(run):
 def test_shipped_transcoders_are_faithful(run):
     records = run.value("records")
     for name, record in records.items():
-        if name == "couplets_bottleneck":  # the least faithful: KL 0.0043, decided agreement 0.998, rhyme 0.965
-            assert round(record["fidelity"]["kl"], 4) == 0.0043
+        if name == "couplets_bottleneck":  # the least faithful: KL 0.0048, decided agreement 0.998, rhyme 0.965
+            assert round(record["fidelity"]["kl"], 4) == 0.0048
             assert round(record["fidelity"]["top1_agreement_decided"], 3) == 0.998
             assert round(record["behaviour"]["rhyme_accuracy"], 3) == 0.965
             continue
