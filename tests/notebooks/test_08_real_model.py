@@ -68,11 +68,11 @@ CLAIMS = [
     Claim("the residual stream entering block 24", "int(real_sae.cfg.metadata.hook_name.split('.')[1])"),
     Rule("where patching found the Dallas → Texas fact arriving at the last position",
          "real_sae.cfg.metadata.hook_name == hooks.resid_pre(handoff_layer)"),
-    Claim("the SAE recovers 86% of the loss where the organism's recovers 98.7%",
+    Claim("the SAE recovers 86% of the loss where the organism's recovers 97.8%",
           "[100 * sae_report.ce_recovered, 100 * organism_sae.ce_recovered]"),
     Rule("it explains far less of the variance", "sae_report.explained_variance < organism_sae.explained_variance - 0.2"),
-    Rule("in each, about half of the latents never fire on held-out text",
-         "0.4 < sae_report.dead_fraction < 0.6 and 0.4 < organism_sae.dead_fraction < 0.6"),
+    Rule("in each, half or more of the latents never fire on held-out text",
+         "0.5 <= sae_report.dead_fraction < 0.7 and 0.5 <= organism_sae.dead_fraction < 0.7"),
     Wording("the five latents most active where the model must name Dallas's state", "the rule the cell applies"),
     Claim("fire on fewer than 10% of held-out tokens", "100 * sparse_below"),
     Rule("one fires on nearly every token", "max(float(firing_rates[l]) for l in dallas_top.indices.tolist()) > 0.95"),
@@ -248,7 +248,7 @@ def test_the_record_the_notebook_prints(run):
     assert round(report["explained_variance"], 2) == 0.63 and report["l0"] == 32.0
     assert round(report["dead_fraction"], 2) == 0.53
     assert round(run.value("saes.sae_record(real_sae_name)['train_cpu_seconds']") / 60, 1) == 5.5
-    assert round(run.value("organism_sae.ce_recovered"), 3) == 0.987  # notebook 02's SAE, measured in this run
+    assert round(run.value("organism_sae.ce_recovered"), 3) == 0.978  # notebook 02's SAE, measured in this run
 
 
 def test_the_notebooks_own_activations_agree_with_the_record(run):
