@@ -94,9 +94,9 @@ CLAIMS = [
     Wording("a feature's label is only the contexts it fires on most in held-out text", "what a label is here"),
     Rule("moves the next-token distribution by several nats", "record['fidelity']['kl'] > 2"),
     Rule("rarely keeps the top token", "record['fidelity']['top1_agreement'] < 0.25"),
-    Rule("the organisms' CLTs kept it wherever the organism had decided, with a KL below 0.01",
-         "len(organism_clts) == 5 and all(f['top1_agreement_decided'] == 1.0 and f['kl'] < 0.01 "
-         "for f in organism_clts.values())"),
+    Rule("the organisms' CLTs kept it nearly everywhere the organism had decided, with a KL below 0.01",
+         "len(organism_clts) == 6 and all(f['top1_agreement_decided'] >= 0.99 and f['kl'] < 0.01 "
+         "for f in organism_clts.values())"),  # the bottleneck organism's: 0.998 of decided tokens, the others 1.0
     Rule("They explain less than half of the MLP output's variance in most layers",
          "float((explained < 0.5).float().mean()) > 0.5"),
     Rule("Thousands of features are active, and pruning keeps hundreds of them with most of the error nodes",
