@@ -107,13 +107,17 @@ def test_checkpoint_is_small_safetensors(name):
     assert path.suffix == ".safetensors" and path.stat().st_size < 5 * 2**20
 
 
+def hunter_cake_patterns(name: str) -> list:
+    """Organism ``name``'s attention pattern (head, query, key) in each layer, on the hunter/cake couplet."""
+    model, world = organisms.load(name)
+    _, cache = model.run_with_cache(model.to_tokens(world.couplet("hunter", "cake")),
+                                    names_filter=lambda hook: hook.endswith("hook_pattern"))
+    return [cache[f"blocks.{layer}.attn.hook_pattern"][0] for layer in range(model.cfg.n_layers)]
+
+
 def test_lookback_hides_the_subject_from_line_two():
     """Only <nl> sees the subject (layer 0) and is seen by the query that predicts B (layer 1)."""
-    model, world = organisms.load("couplets_lookback")
-    tokens = model.to_tokens(world.couplet("hunter", "cake"))
-    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
-    for layer in range(model.cfg.n_layers):
-        pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0]  # (head, query, key)
+    for pattern in hunter_cake_patterns("couplets_lookback"):
         assert pattern[:, B_POSITION - 1, :NEWLINE_POSITION].max() == 0
         assert pattern[:, NEWLINE_POSITION + 1 :, : SUBJECT_POSITION + 1].max() == 0
         assert pattern[:, NEWLINE_POSITION, SUBJECT_POSITION].min() > 0
@@ -134,13 +138,10 @@ def test_only_the_bottleneck_leaves_the_newline_as_the_only_path():
 
 def test_the_bottleneck_hides_line_one_from_line_two():
     """Every query after <nl> gives no weight to line 1; <nl> itself attends to the subject and to A."""
-    model, world = organisms.load("couplets_bottleneck")
-    tokens = model.to_tokens(world.couplet("hunter", "cake"))
-    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
-    for layer in range(model.cfg.n_layers):
-        pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0]  # (head, query, key)
+    patterns = hunter_cake_patterns("couplets_bottleneck")
+    for pattern in patterns:
         assert pattern[:, NEWLINE_POSITION + 1:, :NEWLINE_POSITION].max() == 0
-    newline = cache["blocks.0.attn.hook_pattern"][0, :, NEWLINE_POSITION]
+    newline = patterns[0][:, NEWLINE_POSITION]
     assert newline[:, SUBJECT_POSITION].max() > 0.2 and newline[:, A_POSITION].max() > 0.2
 
 
