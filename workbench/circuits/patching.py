@@ -40,11 +40,13 @@ class PatchingProblem:
         return logits[:, -1, self.answer] - logits[:, -1, self.wrong]
 
 
-def run_logit_diff(model, problem: PatchingProblem, tokens: torch.Tensor, fwd_hooks=()) -> torch.Tensor:
+def run_logit_diff(model, problem: PatchingProblem, tokens: torch.Tensor, fwd_hooks=(),
+                   start_at_layer: int | None = None) -> torch.Tensor:
     """``problem.logit_diff`` of a run, unembedding only the last position and the two answer columns.
 
     On a real model the full unembedding (every position × a 49k vocabulary) costs more than the
-    30 blocks; the metric needs two columns at one position.
+    30 blocks; the metric needs two columns at one position. With ``start_at_layer``, ``tokens`` is
+    the residual stream entering that layer (batch, n_pos, d_model) and the run starts there.
     """
     final = {}
 
@@ -52,7 +54,8 @@ def run_logit_diff(model, problem: PatchingProblem, tokens: torch.Tensor, fwd_ho
         final["x"] = value[:, -1]
         return value
 
-    model.run_with_hooks(tokens, return_type=None, fwd_hooks=[*fwd_hooks, (hooks.FINAL_NORMALIZED, keep_final)])
+    model.run_with_hooks(tokens, return_type=None, start_at_layer=start_at_layer,
+                         fwd_hooks=[*fwd_hooks, (hooks.FINAL_NORMALIZED, keep_final)])
     direction = model.W_U[:, problem.answer] - model.W_U[:, problem.wrong]
     shift = model.b_U[problem.answer] - model.b_U[problem.wrong]
     norm = model.ln_final  # hook_normalized is before the norm's own weight (and bias, for LayerNorm)
@@ -78,39 +81,38 @@ def baselines(model, problem: PatchingProblem) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def activation_patching(model, problem: PatchingProblem, site: str = "resid_pre", batch_size: int = 32) -> torch.Tensor:
+def activation_patching(model, problem: PatchingProblem, site: str = "resid_pre") -> torch.Tensor:
     """Normalised effect of patching each clean activation into the corrupted run.
 
     ``resid_pre``: (n_layers, n_pos), one position at a time. ``attn_z``: (n_layers, n_heads), one
-    head's output at every position at once. Runs are batched: one batch patches ``batch_size`` sites.
+    head's output at every position at once. The sites of one layer run as one batch, which starts
+    at that layer from the corrupted run's residual: the layers below are the same in every run.
     """
     hook_of = SITES[site]
     L = model.cfg.n_layers
     names = [hook_of(layer) for layer in range(L)]
-    _, cache = model.run_with_cache(problem.clean, names_filter=lambda n: n in names)
+    entries = [hooks.resid_pre(layer) for layer in range(L)]
+    _, clean = model.run_with_cache(problem.clean, names_filter=lambda n: n in names)
+    _, corrupt = model.run_with_cache(problem.corrupt, names_filter=lambda n: n in entries)
     clean_diff, corrupt_diff = baselines(model, problem)
     n_pos = problem.clean.shape[1]
     width = n_pos if site == "resid_pre" else model.cfg.n_heads
-    sites = [(layer, i) for layer in range(L) for i in range(width)]
-    effects = torch.empty(len(sites))
-    for start in range(0, len(sites), batch_size):
-        chunk = sites[start : start + batch_size]
-        by_layer: dict[int, list[tuple[int, int]]] = {}
-        for row, (layer, i) in enumerate(chunk):
-            by_layer.setdefault(layer, []).append((row, i))
+    rows = torch.arange(width)
+    effects = torch.empty(L, width)
+    for layer in range(L):
+        resid = corrupt[entries[layer]].expand(width, -1, -1).clone()
+        fwd_hooks = []
+        if site == "resid_pre":  # row i: position i of the residual entering the layer, clean
+            resid[rows, rows] = clean[names[layer]][0]
+        else:  # row i: head i's output at every position, clean
 
-        def patch(value, hook):
-            for row, i in by_layer[hook.layer()]:
-                if site == "resid_pre":
-                    value[row, i] = cache[hook.name][0, i]
-                else:
-                    value[row, :, i] = cache[hook.name][0, :, i]
-            return value
+            def patch(value, hook, layer=layer):
+                value[rows, :, rows] = clean[names[layer]][0].transpose(0, 1)
+                return value
 
-        tokens = problem.corrupt.expand(len(chunk), -1)
-        fwd_hooks = [(names[layer], patch) for layer in by_layer]
-        effects[start : start + len(chunk)] = run_logit_diff(model, problem, tokens, fwd_hooks)
-    return ((effects - corrupt_diff) / (clean_diff - corrupt_diff)).view(L, width)
+            fwd_hooks = [(names[layer], patch)]
+        effects[layer] = run_logit_diff(model, problem, resid, fwd_hooks, start_at_layer=layer)
+    return (effects - corrupt_diff) / (clean_diff - corrupt_diff)
 
 
 def attribution_patching(model, problem: PatchingProblem, site: str = "resid_pre") -> torch.Tensor:

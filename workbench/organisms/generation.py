@@ -14,10 +14,12 @@ from workbench.hooks import Cursor
 def batches_by_length(prompts: list[str], model=None) -> list[list[int]]:
     """Indices of ``prompts`` grouped by their number of words (an organism's words are one token each) or,
     given ``model``, by their number of tokens (a real model's), in order of first appearance."""
+    lengths: dict[str, int] = {}  # case studies repeat each prompt under many edits: tokenize it once
     by_length: dict[int, list[int]] = {}
     for i, prompt in enumerate(prompts):
-        length = len(prompt.split()) if model is None else model.to_tokens(prompt).shape[1]
-        by_length.setdefault(length, []).append(i)
+        if prompt not in lengths:
+            lengths[prompt] = len(prompt.split()) if model is None else model.to_tokens(prompt).shape[1]
+        by_length.setdefault(lengths[prompt], []).append(i)
     return list(by_length.values())
 
 
