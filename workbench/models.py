@@ -114,7 +114,7 @@ def load_from_hub(name: str, device="cpu", **kwargs):
     if why is None:
         try:
             model = HookedTransformer.from_pretrained(official, device=str(device), **kwargs)
-            lay_out_gated_mlps(model)
+            lay_out_weights(model)
             return model
         except OSError as error:  # huggingface_hub's connection and offline errors are OSErrors
             why = f"{type(error).__name__}: {str(error).splitlines()[0]}"
@@ -224,22 +224,33 @@ def prepare_smollm2() -> Path:
     return convert_smollm2(target)
 
 
-def lay_out_gated_mlps(model) -> None:
-    """Store each gated MLP's weights transposed in memory, as ``nn.Linear`` does.
+def lay_out_weights(model) -> None:
+    """Store the weights that TransformerLens copies on every forward pass in the layout it copies them to.
 
-    TransformerLens's ``GatedMLP`` multiplies by ``W.T.contiguous()``: three weight copies in every
-    block on every forward pass. For a small batch (a patching run, one generated token) the
-    copies cost more than the products. Laid out this way ``W.T`` is already contiguous, the copy
-    is skipped, and the products are the same to the bit.
+    ``GatedMLP`` multiplies by ``W.T.contiguous()`` and attention by ``W_Q`` and ``W_O`` rearranged to
+    ``nn.Linear``'s layout and made contiguous: five weight copies per block per pass. For a small
+    batch (a patching run, one generated token) the copies cost more than the products. Stored this
+    way each copy is a no-op (``contiguous()`` of a contiguous tensor returns it), and the products
+    are the same to the bit. Grouped-query keys and values are expanded per pass and stay as they are.
     """
     from torch import nn
+    from transformer_lens.components import AbstractAttention
     from transformer_lens.components.mlps.gated_mlp import GatedMLP
+
+    def relaid(weight, order):  # the same values, stored contiguous in the permuted order
+        inverse = sorted(range(len(order)), key=order.__getitem__)
+        return nn.Parameter(weight.detach().permute(*order).contiguous().permute(*inverse),
+                            requires_grad=weight.requires_grad)
 
     for module in model.modules():
         if isinstance(module, GatedMLP):
             for name in ("W_gate", "W_in", "W_out"):
-                weight = getattr(module, name)
-                setattr(module, name, nn.Parameter(weight.detach().T.contiguous().T, requires_grad=weight.requires_grad))
+                setattr(module, name, relaid(getattr(module, name), (1, 0)))
+        elif isinstance(module, AbstractAttention):
+            if isinstance(getattr(module, "W_Q", None), nn.Parameter):
+                module.W_Q = relaid(module.W_Q, (0, 2, 1))  # (head, d_model, d_head) read as ((head d_head), d_model)
+            if isinstance(getattr(module, "W_O", None), nn.Parameter):
+                module.W_O = relaid(module.W_O, (2, 0, 1))  # (head, d_head, d_model) read as (d_model, (head d_head))
 
 
 def load_smollm2(device="cpu"):
@@ -264,7 +275,7 @@ def load_smollm2(device="cpu"):
     if unexpected or weights_missing:
         raise RuntimeError(f"cached weights did not fit: missing {weights_missing}, unexpected {unexpected}")
     model.eval()
-    lay_out_gated_mlps(model)
+    lay_out_weights(model)
     torch_device = torch.device(device)
     if torch_device.type != "cpu":
         model.to(torch_device)
