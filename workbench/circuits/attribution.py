@@ -49,12 +49,15 @@ def attention_adjoint(model, state: PromptState, layer: int, g: torch.Tensor) ->
     W_V, W_O = block.attn.W_V, block.attn.W_O  # (H, d, e), (H, e, d)
     H, d, e = W_V.shape
     k, n, _ = g.shape
+    # The LayerNorm's scale 1/s_p, weight w and centring are linear: folded into the pattern (1/s_p,
+    # per key position) and into the value map (w, then centred along d), not applied to all of g.
+    pattern = state.patterns[layer] / state.ln1_scales[layer][:, 0]  # (H, q, p) / s_p
+    values = _centre(W_V.transpose(1, 2).reshape(H * e, d) * _norm_weight(block.ln1), model.cfg.normalization_type)
     gz = g.reshape(k * n, d) @ W_O.reshape(H * e, d).T  # (k·q, H·e)
     gz = gz.view(k, n, H, e).permute(2, 1, 0, 3).reshape(H, n, k * e)
-    gv = state.patterns[layer].transpose(1, 2) @ gz  # (H, p, k·e)
+    gv = pattern.transpose(1, 2) @ gz  # (H, p, k·e)
     gv = gv.view(H, n, k, e).permute(2, 1, 0, 3).reshape(k * n, H * e)
-    gx = (gv @ W_V.transpose(1, 2).reshape(H * e, d)).view(k, n, d)
-    return _centre(gx * _norm_weight(block.ln1) / state.ln1_scales[layer], model.cfg.normalization_type)
+    return (gv @ values).view(k, n, d)
 
 
 def attention_adjoint_one_hot(model, state: PromptState, layer: int, reads: torch.Tensor, positions: torch.Tensor):
@@ -330,8 +333,8 @@ def attribute_with_circuit_tracer(replacement, prompt, *, logit_tokens=None, max
     from workbench.circuits.graph import from_circuit_tracer
 
     targets = None if logit_tokens is None else torch.as_tensor(logit_tokens)
-    if max_feature_nodes is not None:  # its forward pass runs batch_size copies of the prompt: no more than needed
-        batch_size = min(batch_size, max_feature_nodes)
+    if max_feature_nodes is not None:  # every backward pass carries batch_size copies of the prompt, even the
+        batch_size = min(batch_size, max(8, max_feature_nodes // 4))  # logits' one row: small graphs, small batches
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Full backward hook is firing when gradients are computed")
         theirs = circuit_tracer_attribute(prompt, replacement, attribution_targets=targets, batch_size=batch_size,
