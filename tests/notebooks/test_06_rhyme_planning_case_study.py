@@ -5,8 +5,9 @@ Reads the values notebook 06's kernel computed (``workbench.case_studies.plannin
 reaches the position that predicts B, and whether through <nl>), the transcoders' recorded fidelity, the labelled
 newline features, the graphs of the rhyme word, suppression and injection at the newline, injection at every
 position, the probe-versus-intervention table with the injection split by B's rhyme class (issue 25) and the newline
-patched from another class and topic, the rewrite by features or by a direction within and across rhyme classes, and
-where the bottleneck organism keeps its plan. The F1, clamp and mean-difference exercises are tested in
+patched from another class and topic, the rewrite by features or by a direction within and across rhyme classes,
+where the bottleneck organism keeps its plan, and the shipped case-study tables of seeds 0–4 it reads (section 9:
+``case_seeds``, ``seed_findings``; the command that writes them is tested in ``tests/test_seeds.py``). The F1, clamp and mean-difference exercises are tested in
 ``tests/test_exercises.py``; the organisms themselves in ``tests/test_couplets.py``.
 """
 
@@ -30,6 +31,27 @@ CROSS = "<nl> patched: another class and topic"
 WITHOUT_NEWLINE = "[reaches_b['{}'][s + ', not through <nl>'] for s in ('A', 'subject')]"
 PATCHES = 'bottleneck_patches["{}"]'
 MLP_PATCH, ATTENTION_PATCH = PATCHES.format("the MLP's output"), PATCHES.format("attention's output, the MLP held clean")
+
+def holds(name: str, i: int) -> str:
+    """The seeds (section 9) for which finding ``i`` of ``case_studies.planning_findings(name)`` holds."""
+    return f"seed_findings[{name!r}][case_studies.planning_findings({name!r})[{i}].text]"
+
+
+def every_seed(name: str, *findings: int) -> str:
+    return " and ".join(f"{holds(name, i)} == sorted(case_seeds[{name!r}])" for i in findings)
+
+
+def seed_values(name: str, key: str, seeds: str = "") -> str:
+    """A headline number of ``name`` for each seed of its shipped table (``seeds``: a filter on the seed ``s``)."""
+    return f"[row[{key!r}] for s, row in case_seeds[{name!r}].items(){' if ' + seeds if seeds else ''}]"
+
+
+INJECTION_RATES = seed_values("couplets", "injection: ends with the injected word")
+PLANNED_SHARES = seed_values("couplets", "planned words with a feature")
+BOTTLENECK_LABELLED = seed_values("couplets_bottleneck", "<nl> features patched: labelled only")
+BOTTLENECK_UNLABELLED = seed_values("couplets_bottleneck", "<nl> features patched: unlabelled only")
+BOTTLENECK_SAME = seed_values("couplets_bottleneck", SAME)
+LOOKBACK_RHYMES = "[artifacts.seed_table('couplets_lookback')[s]['rhyme_accuracy'] for s in sorted(case_seeds['couplets_lookback'])]"
 
 CLAIMS = [
     # Introduction
@@ -197,6 +219,39 @@ CLAIMS = [
     Rule("labelled-feature injections mostly fail where a residual direction, or every feature at once, succeeds",
          f"max({TABLE_ROW.format('couplets_bottleneck', SAME)}, {TABLE_ROW.format('couplets_bottleneck', OTHER)}) < 0.5 and "
          f"min(directions['couplets_bottleneck'].values()) > 0.9 and {PATCHES.format('every transcoder feature')} > 0.5"),
+    # 9 · across seeds
+    Wording("seed 0 is the shipped pair", "seed 0 is the recipe unchanged: the shipped checkpoint and transcoder"),
+    Rule("The demo keeps its story on every seed: suppression removes B from a minority of lines, mostly for another "
+         "rhyme of A, and injection works within B's rhyme class and across, only at the newline",
+         every_seed("couplets", 1, 2, 4, 5)),
+    Claim("0.57 to 0.76 of lines", f"[min({INJECTION_RATES}), max({INJECTION_RATES})]"),
+    Rule("the paper's 70 % ± 5 on two seeds of five", f"{holds('couplets', 3)} == [0, 3] and len(case_seeds['couplets']) == 5"),
+    Claim("(0.39 to 0.61)", f"[min({PLANNED_SHARES}), max({PLANNED_SHARES})]"),
+    Rule("The lookback organism's negatives hold on every seed: a word of another rhyme class never ends line 2, and "
+         "neither the newline patched from another class and topic nor the direction across classes ever moves B",
+         every_seed("couplets_lookback", 2, 3, 4)),
+    Rule("Within B's class, injection ends most lines with the new word on two seeds of five",
+         f"{holds('couplets_lookback', 1)} == [0, 2]"),
+    Rule("Its seed 4 never learned to rhyme held-out pairs, so that row measures an organism without the plan",
+         f"{LOOKBACK_RHYMES}[4] < 0.05 and {LOOKBACK_RHYMES}[:4] == [1.0] * 4 "
+         "and case_seeds['couplets_lookback'][4]['suppression: the plan B'] < 0.05"),
+    Rule("The bottleneck organism's newline carries the whole plan on every seed", every_seed("couplets_bottleneck", 0, 2, 3)),
+    Claim("moves B on 0.99 of lines or more", "min(" + seed_values("couplets_bottleneck", CROSS) + ")"),
+    Claim("every feature clamped on 0.83 or more", "min(" + seed_values("couplets_bottleneck", "<nl> features patched: every one") + ")"),
+    Claim("the direction on 0.98 or more", "min(" + seed_values("couplets_bottleneck", "direction, word of B's rhyme class")
+          + " + " + seed_values("couplets_bottleneck", "direction, word of another rhyme class") + ")"),
+    Rule("the shipped seed is the one where they catch least",
+         f"{BOTTLENECK_LABELLED}[0] == min({BOTTLENECK_LABELLED}) and {BOTTLENECK_SAME}[0] == min({BOTTLENECK_SAME})"),
+    Wording("on seeds 1 to 4", "the seeds other than the shipped one"),
+    Claim("0.60 to 0.78 of lines", "(lambda v: [min(v[1:]), max(v[1:])])(" + BOTTLENECK_SAME + ")"),
+    Rule("the labelled features alone move B on up to a quarter of lines",
+         f"0.2 < max({BOTTLENECK_LABELLED}) <= 0.25"),
+    Rule("So section 8's \"the labelled features alone move it on none\" is the shipped seed's result",
+         f"{holds('couplets_bottleneck', 4)} == [0]"),
+    Rule("that the plan is spread over many features holds more weakly on the others",
+         f"all(v < {BOTTLENECK_UNLABELLED}[0] for v in {BOTTLENECK_UNLABELLED}[1:]) "
+         f"and all(v > {BOTTLENECK_LABELLED}[0] for v in {BOTTLENECK_LABELLED}[1:])"),
+    Rule("The control plans nothing on any seed", every_seed("couplets_control", 1)),
 ]
 
 # The probe-versus-intervention table (section 6), per organism: planning_table's rows, then the injection over every
