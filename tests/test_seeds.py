@@ -236,3 +236,33 @@ def test_what_the_readme_says_of_the_facts_case_study_across_seeds():
     for seed, run in artifacts.case_seed_record("facts")["runs"].items():
         if seed != "0":  # a retrained organism under heavy load: 290-330 CPU-seconds; its transcoder 80-125
             assert run["organism_cpu_seconds"] < 400 and run["transcoder_cpu_seconds"] < 150, seed
+
+
+def test_what_the_readme_says_of_the_couplets_case_studies_across_seeds():
+    """README, *The case studies across seeds*, on the four couplets tables (notebook 06, section 9, reads them too)."""
+    from workbench import case_studies
+
+    tables = {name: artifacts.case_seed_table(name) for name in CASE_SEEDS_SHIPPED if name != "facts"}
+
+    def values(name, key, seeds=(0, 1, 2, 3, 4)):
+        return [tables[name][seed][key] for seed in seeds]
+
+    def holds(name, i):
+        finding = case_studies.planning_findings(name)[i]
+        return [seed for seed, row in tables[name].items() if finding.holds(row)]
+
+    injection = values("couplets", "injection: ends with the injected word")
+    assert (round(min(injection), 2), round(max(injection), 2)) == (0.57, 0.76)
+    assert holds("couplets", 3) == [0, 3]  # the paper's 70 % ± 5
+    assert all(holds("couplets", i) == [0, 1, 2, 3, 4] for i in (1, 2, 4, 5))
+    assert all(holds("couplets_lookback", i) == [0, 1, 2, 3, 4] for i in (2, 3, 4))
+    assert round(artifacts.seed_table("couplets_lookback")[4]["rhyme_accuracy"], 2) == 0.03
+    assert round(min(values("couplets_bottleneck", "<nl> patched: another class and topic")), 2) == 0.99
+    same = values("couplets_bottleneck", "injection, word of B's rhyme class")
+    assert (round(min(same[1:]), 2), round(max(same[1:]), 2), round(same[0], 2)) == (0.60, 0.78, 0.24)
+    assert holds("couplets_control", 1) == [0, 1, 2, 3, 4]
+    runs = [run for name in tables for seed, run in artifacts.case_seed_record(name)["runs"].items() if seed != "0"]
+    for key, spread in (("organism_cpu_seconds", (130, 190)), ("transcoder_cpu_seconds", (90, 130))):  # to 10 s
+        assert (round(min(run[key] for run in runs), -1), round(max(run[key] for run in runs), -1)) == spread, key
+    measured = [run["measure_cpu_seconds"] for name in tables for run in artifacts.case_seed_record(name)["runs"].values()]
+    assert (round(min(measured)), round(max(measured))) == (12, 23)
