@@ -1,4 +1,4 @@
-"""Views for notebook 07 (steering): the concept/fluency trade-off, the AxBench-form table, the scores of
+"""Views for notebook 07 (steering): where each method breaks as its factor grows, the AxBench-form table, the scores of
 every concept per method, side effects, and a slider with live generations. Everything here draws what ``workbench.steering`` returns.
 """
 
@@ -17,26 +17,41 @@ METHOD_COLORS = {
 }
 
 
+SCORE_COLORS = {"concept": "#1f77b4", "instruction": "#ff7f0e", "fluency": "#2ca02c"}
+SCORE_DASHES = {"concept": "solid", "instruction": "solid", "fluency": "dot"}  # fluency over instruction: both show
+TRADEOFF_COLUMNS = 3
+
+
 def tradeoff_figure(sweeps, title: str):
-    """Concept against fluency and against instruction, one line per method through its factors (``choose`` split)."""
+    """One panel per method: concept, instruction and fluency (``choose`` split) at each factor of its sweep.
+
+    Side by side, the panels show where each method breaks as its factor grows: which score falls
+    first, and at which factor (each method's factors are its own: a vector's length, a clamp, steps).
+    """
+    import math
+
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                        subplot_titles=("concept vs fluency", "concept vs instruction"))
-    for s in sweeps:
-        color = METHOD_COLORS.get(s.method)
-        hover = [f"{s.method}<br>factor {f:g}<br>overall {c.overall:.2f}" for f, c in zip(s.factors, s.choose)]
-        for col, other in ((1, "fluency"), (2, "instruction")):
+    rows = math.ceil(len(sweeps) / TRADEOFF_COLUMNS)
+    fig = make_subplots(rows=rows, cols=TRADEOFF_COLUMNS, shared_yaxes=True, horizontal_spacing=0.04,
+                        vertical_spacing=0.3 / rows, subplot_titles=[s.method for s in sweeps])
+    for k, s in enumerate(sweeps):
+        row, col = divmod(k, TRADEOFF_COLUMNS)
+        factors = [f"{f:g}" for f in s.factors]  # as the sweep tried them, evenly spaced
+        for score, color in SCORE_COLORS.items():
             fig.add_trace(go.Scatter(
-                x=[getattr(c, other) for c in s.choose], y=[c.concept for c in s.choose], mode="lines+markers",
-                name=s.method, legendgroup=s.method, showlegend=col == 1, line=dict(color=color),
-                hovertext=hover, hoverinfo="text"), 1, col)
-    fig.update_xaxes(range=[-0.05, 1.05])
-    fig.update_yaxes(range=[-0.05, 1.05], title_text="concept (share of generations)", col=1)
-    fig.update_xaxes(title_text="fluency (share of generations)", col=1)
-    fig.update_xaxes(title_text="instruction (share of generations)", col=2)
-    return fig.update_layout(title=title, height=460, width=820, legend=dict(orientation="h", y=-0.2))
+                x=factors, y=[getattr(c, score) for c in s.choose], mode="lines+markers", name=score,
+                legendgroup=score, showlegend=k == 0, line=dict(color=color, dash=SCORE_DASHES[score]),
+                hovertemplate=f"{s.method}<br>factor %{{x}}<br>{score} %{{y:.2f}}<extra></extra>"), row + 1, col + 1)
+    fig.update_xaxes(type="category")
+    fig.update_xaxes(title_text="factor", title_standoff=4, row=rows)
+    fig.update_yaxes(range=[-0.05, 1.05])
+    fig.update_yaxes(title_text="share of generations", col=1)
+    fig.update_annotations(font_size=12)
+    height = 100 + 230 * rows
+    return fig.update_layout(title=title, height=height, width=820, margin=dict(t=80, b=90),
+                             legend=dict(orientation="h", x=0.5, xanchor="center", y=-70 / (height - 170), yanchor="top"))
 
 
 def steering_table(rows: list[dict], title: str = "") -> str:
@@ -100,7 +115,7 @@ def concept_scores_figure(scores: dict[str, dict[str, dict[str, float]]], title:
             showlegend=index == 0, marker=dict(symbol="line-ns", size=22, line=dict(width=3, color="black")),
             hovertemplate=f"mean {mean(by_concept):.3f}<extra>{method}</extra>"))
     figure.update_layout(
-        title=title, width=900, height=120 + 34 * len(rows), margin=dict(l=300),
+        title=title, width=820, height=120 + 34 * len(rows), margin=dict(l=270),
         xaxis=dict(title="overall score on the report split (one dot per concept)", range=[-0.03, 1.03]),
         yaxis=dict(tickvals=list(range(len(rows))), ticktext=[f"{task} · {method}" for task, method in rows],
                    autorange="reversed"),
@@ -129,7 +144,6 @@ def steering_slider(methods, prompts: list[str], continue_fn):
     ``methods``: the ``steering.vectors.Method``s; ``continue_fn(method, factor, prompt)`` returns the text.
     """
     import ipywidgets as widgets
-    from IPython.display import display
 
     by_name = {m.name: m for m in methods}
     method_menu = widgets.Dropdown(options=list(by_name), description="method", layout=widgets.Layout(width="420px"))
@@ -151,6 +165,4 @@ def steering_slider(methods, prompts: list[str], continue_fn):
     prompt_menu.observe(refresh, names="value")
     factor.observe(refresh, names="value")
     refresh()
-    box = widgets.VBox([method_menu, prompt_menu, factor, output])
-    display(box)
-    return box
+    return widgets.VBox([method_menu, prompt_menu, factor, output])  # shown once, as the cell's value
