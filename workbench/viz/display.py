@@ -84,7 +84,7 @@ def logit_lens_figure(lens_log_probs, str_tokens: list[str], tokenizer, depth_la
         )
     )
     figure.update_layout(title="Logit lens: the model's best guess at each depth", xaxis_title="input position",
-                         yaxis_title="depth", height=300 + 20 * len(depth))
+                         yaxis_title="depth", height=300 + 20 * len(depth), width=820)  # the course's width
     return figure
 
 

@@ -111,7 +111,7 @@ def _short(word: str, width: int = 12) -> str:
 def dashboard_figure(dashboard) -> go.Figure:
     """Activation histogram and the tokens the feature promotes and suppresses (direct logit effect)."""
     fig = make_subplots(
-        rows=1, cols=3, column_widths=[0.4, 0.3, 0.3], horizontal_spacing=0.12,  # room for the words' names
+        rows=1, cols=3, column_widths=[0.36, 0.32, 0.32], horizontal_spacing=0.16,  # room for the words' names
         subplot_titles=[f"activations (fires on {dashboard.firing_rate:.1%} of tokens)", "promotes", "suppresses"],
     )
     fig.add_trace(go.Histogram(x=dashboard.nonzero_activations, nbinsx=40, marker_color="#4c78a8"), row=1, col=1)
@@ -123,7 +123,7 @@ def dashboard_figure(dashboard) -> go.Figure:
         fig.add_trace(go.Bar(x=list(values), y=ranks, orientation="h", marker_color=colour,
                              hovertext=[repr(w) for w in words], hoverinfo="text+x"), row=1, col=col)
         fig.update_yaxes(autorange="reversed", tickvals=ranks, ticktext=[_short(w) for w in words], row=1, col=col)
-    fig.update_layout(title=f"Feature {dashboard.feature}", showlegend=False, height=330)
+    fig.update_layout(title=f"Feature {dashboard.feature}", showlegend=False, height=330, width=820)
     fig.update_xaxes(title_text="activation (non-zero only)", row=1, col=1)
     fig.update_xaxes(title_text="logit weight", row=1, col=2)
     fig.update_xaxes(title_text="logit weight", row=1, col=3)
