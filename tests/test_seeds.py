@@ -248,8 +248,8 @@ def test_what_the_readme_says_of_the_couplets_case_studies_across_seeds():
         return [tables[name][seed][key] for seed in seeds]
 
     def holds(name, i):
-        finding = case_studies.planning_findings(name)[i]
-        return [seed for seed, row in tables[name].items() if finding.holds(row)]
+        return case_studies.findings_over_seeds(case_studies.planning_findings(name), tables[name])[
+            case_studies.planning_findings(name)[i].text]
 
     injection = values("couplets", "injection: ends with the injected word")
     assert (round(min(injection), 2), round(max(injection), 2)) == (0.57, 0.76)
