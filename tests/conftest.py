@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import executed
+
 REPO = Path(__file__).resolve().parents[1]
 GUARD_DIR = Path(__file__).resolve().parent / "network_guard"
 
@@ -42,6 +44,7 @@ def pytest_configure(config):
     )
     guard.install()
     config.network_guard_log = Path(log_path)
+    config.made_executed_folder = executed.make_folder()  # the controller's; xdist's workers inherit it
     from workbench.runtime import set_threads
 
     set_threads()  # the one thread-count decision (workbench.runtime.DEFAULT_THREADS)
@@ -96,6 +99,21 @@ def _notebook_order(item) -> tuple:
 def pytest_collection_modifyitems(config, items):
     """Notebooks run first: they are the longest tests, and two workers balance best when long work starts early."""
     items.sort(key=_notebook_order)
+
+
+def pytest_collection_finish(session):
+    """Which notebooks a module of this session runs (the browser test waits for those, runs the others)."""
+    for item in session.items:
+        module = item.nodeid.split("::")[0]
+        if "tests/notebooks/test_" in module:
+            executed.SCHEDULED.add(module.split("tests/notebooks/test_")[1].removesuffix(".py") + ".ipynb")
+        elif "test_notebooks.py::test_notebook_runs[" in item.nodeid:
+            executed.SCHEDULED.add(item.nodeid.split("[")[-1].removesuffix("]"))
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "made_executed_folder", False):
+        executed.remove_folder()
 
 
 def pytest_runtest_logreport(report):

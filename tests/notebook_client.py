@@ -114,6 +114,7 @@ class KernelRun:
                     break
             else:
                 self._run_quietly(_PLAIN)
+            self._client.set_widgets_metadata()  # the widgets' last state, drawn where the notebook is opened
         finally:
             self.seconds = time.perf_counter() - start
 

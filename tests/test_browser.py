@@ -1,13 +1,18 @@
-"""What a learner sees: notebooks run in JupyterLab, in headless Chromium, with nothing from the internet.
+"""What a learner sees: every notebook, as the suite ran it, drawn by JupyterLab in headless Chromium, offline.
 
-The notebook tests prove that notebooks execute; this proves that they render. A JupyterLab server
-on localhost serves a copy of the notebooks; Chromium (Debian's package, driven by Playwright) opens
-each one, runs every cell and checks: no error output and no warning on stderr; every plotly figure
-drawn; every circuitsvis view filled; the slider (01) and the explorer (04) redraw their figures when
-moved; no request left localhost; nothing logged to the browser console as an error or warning.
-Screenshots of every figure, view and widget go to ``SCREENSHOTS`` for a person to look at.
+The notebook modules prove that notebooks run and say what they measured; this proves that what
+they drew renders. Each notebook's executed copy from this session (``tests.executed``: written by
+its module the moment its run ends, outputs and widgets' state included) is signed as trusted and
+opened in JupyterLab on localhost, in Chromium (Debian's package, driven by Playwright). For every
+notebook: no error output and no warning on stderr; every plotly figure drawn, within the output
+area at 1280 px, with no text on other text; every circuitsvis view filled; every widget drawn with
+its control and its figure; no request left localhost; nothing logged to the browser console as an
+error or warning. Screenshots of every figure, view and widget go to ``SCREENSHOTS`` for a person.
 
-Without Chromium these tests skip, saying how to enable them.
+Nothing runs twice: each notebook runs once, in its module (the kernel JupyterLab starts when a
+notebook is opened is shut down unused). A widget is drawn here from its saved state; that moving
+it redraws its figure is tested in a kernel (``test_superposition``, ``test_graph_view``,
+``test_steering``). Without Chromium these tests skip, saying how to enable them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests import executed
 from tests.conftest import NOTEBOOK_SECONDS, REPO
 
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -37,16 +43,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LAB_SETTINGS = {  # what a learner would switch off once: the news pop-up, and the update check behind it
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
-# The notebooks with widgets or circuitsvis views, and what to do with each widget. The rest run
-# only with WORKBENCH_BROWSER_NOTEBOOKS=all (a few minutes more), to look at every figure.
-WIDGETS = {
-    "00_start_here.ipynb": None,
-    "01_superposition.ipynb": "slider",
-    "04_attribution_graphs.ipynb": "dropdown",
-}
-NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb")) \
-    if os.environ.get("WORKBENCH_BROWSER_NOTEBOOKS") == "all" else list(WIDGETS)
-RUN_TIMEOUT_S = 150  # per notebook, in the browser
+NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+WAIT_FOR_RUN_S = 900  # for a notebook's module to finish its run (on the other worker, it may have just begun)
+DRAW_TIMEOUT_S = 60
+CELL_TIMEOUT_S = 600  # when this test runs a notebook itself
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Each circuitsvis view carries its own copy of TensorFlow.js; a page with two kinds of view (notebook 08:
 # attention patterns and top contexts) registers its kernels twice, and tfjs says so once per kernel.
@@ -59,11 +59,38 @@ TFJS_REREGISTERED = re.compile(r"^(The kernel '\w+' for backend '\w+' is already
 def library_noise(text: str) -> bool:
     return bool(TFJS_REREGISTERED.match(text))
 
+
 if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM}. Install Debian's package "
                 "(`apt-get install -y chromium`, as root; .ci/run does) or set WORKBENCH_CHROMIUM",
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (requirements.txt)")
+
+
+# ---- the executed notebooks ---------------------------------------------------------------------
+def executed_copy(name: str) -> Path:
+    """This session's executed ``name``: written by its module (waited for), or run here if no module runs it."""
+    if name in executed.SCHEDULED:
+        return executed.wait_for(name, WAIT_FOR_RUN_S)
+    if not executed.written(name):
+        from tests.notebook_client import KernelRun
+
+        kernel_run = KernelRun(REPO / "notebooks" / name, CELL_TIMEOUT_S)
+        kernel_run.close()
+        executed.write(kernel_run.nb, name)
+    return executed.wait_for(name, 0)
+
+
+def problems_in_outputs(nb) -> list[str]:
+    """Error outputs, and warnings on stderr, by cell: what a learner would find under the cells."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out["output_type"] == "error":
+                found.append(f"cell {index}: {out['ename']}: {out['evalue']}")
+            if out["output_type"] == "stream" and out["name"] == "stderr" and re.search(r"warn", out["text"], re.I):
+                found.append(f"cell {index} warns: {out['text'][:300]}")
+    return found
 
 
 # ---- the server ---------------------------------------------------------------------------------
@@ -86,38 +113,61 @@ def start_lab(root: Path, port: int, token: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+class Lab:
+    """A JupyterLab server on a folder and settings of its own; ``add`` puts a notebook there, trusted."""
+
+    def __init__(self, home: Path):
+        from nbformat.sign import NotebookNotary
+
+        self.root = home / "notebooks"
+        self.root.mkdir()
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
+               "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+               "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+        for name, settings in LAB_SETTINGS.items():
+            path = home / "settings" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(settings))
+        # The server checks trust against this data folder: its secret is made here, before the server reads it.
+        (home / "data").mkdir()
+        self.notary = NotebookNotary(data_dir=str(home / "data"))
+        assert self.notary.secret
+        port, self.token = free_port(), secrets.token_hex(16)
+        self.server = start_lab(self.root, port, self.token, env)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2)
+                break
+            except OSError:
+                if self.server.poll() is not None or time.monotonic() > deadline:
+                    self.server.kill()
+                    pytest.fail(f"JupyterLab did not start:\n{self.server.stderr.read()}", pytrace=False)
+                time.sleep(0.5)
+
+    def add(self, path: Path):
+        """Copy the executed notebook at ``path`` into the lab's folder, signed, so that its outputs' scripts run."""
+        import nbformat
+
+        nb = nbformat.read(path, as_version=4)
+        self.notary.sign(nb)
+        nbformat.write(nb, self.root / path.name)
+        return nb
+
+    def close(self):
+        self.server.terminate()
+        try:
+            self.server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """(base URL, token) of a JupyterLab server on a copy of the notebooks, with its own settings."""
-    home = tmp_path_factory.mktemp("lab")
-    root = home / "notebooks"
-    shutil.copytree(REPO / "notebooks", root)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-    for name, settings in LAB_SETTINGS.items():
-        path = home / "settings" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings))
-    port, token = free_port(), secrets.token_hex(16)
-    server = start_lab(root, port, token, env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"JupyterLab did not start:\n{server.stderr.read()}", pytrace=False)
-            time.sleep(0.5)
-    yield url, token
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    server = Lab(tmp_path_factory.mktemp("lab"))
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +190,10 @@ class Watch:
                 and self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda error: self.console.append(f"uncaught: {error}"))
 
+    def clear(self):
+        self.outside.clear()
+        self.console.clear()
+
     def _check(self, url: str) -> bool:
         local = urlsplit(url).scheme in ("data", "blob", "about") or urlsplit(url).hostname in LOCAL_HOSTS
         if not local:
@@ -153,30 +207,45 @@ class Watch:
             route.abort("internetdisconnected")
 
 
-NOTEBOOK_STATE = """() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    const kernel = panel.sessionContext.session?.kernel;
-    const cells = panel.content.model.cells;
-    let code = 0, ran = 0, errors = [], stderr = [];
-    for (let i = 0; i < cells.length; i++) {
-        const cell = cells.get(i);
-        if (cell.type !== 'code') continue;
-        code += 1;
-        if (cell.executionCount !== null) ran += 1;
-        for (const out of cell.outputs.toJSON()) {
-            if (out.output_type === 'error') errors.push(`cell ${i}: ${out.ename}: ${out.evalue}`);
-            if (out.output_type === 'stream' && out.name === 'stderr') stderr.push(`cell ${i}: ${[].concat(out.text).join('')}`);
-        }
-    }
-    return {status: kernel ? kernel.status : 'none', busy: panel.sessionContext.isBusy ?? false, code, ran, errors, stderr};
+@pytest.fixture(scope="module")
+def page(lab, browser):
+    """One page for every notebook, watched from its first request: JupyterLab loads once, each notebook opens alone."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.watch = Watch(page)
+    page.goto(f"{lab.url}/lab?token={lab.token}&reset")
+    page.wait_for_function("() => window.jupyterapp?.commands.hasCommand('docmanager:open')", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored")
+    yield page
+    page.close(run_before_unload=False)
+
+
+OPEN = """async (path) => {
+    const app = window.jupyterapp;
+    for (const widget of Array.from(app.shell.widgets('main'))) { widget.dispose(); }  // no 'save changes?'
+    const panel = await app.commands.execute('docmanager:open', {path});
+    await panel.context.ready;
+    app.shell.activateById(panel.id);
+}"""
+
+SHUT_DOWN = "() => window.jupyterapp.shell.currentWidget?.sessionContext?.shutdown()"
+
+# How many plotly figures and circuitsvis views the open notebook has, and how many are drawn yet.
+DRAWN = """() => {
+    const root = window.jupyterapp.shell.currentWidget.node;
+    const plots = Array.from(root.querySelectorAll('.jp-OutputArea-output .plotly-graph-div'));
+    const views = Array.from(root.querySelectorAll('.jp-OutputArea-output [id^="circuits-vis"]'));
+    return {plots: plots.length, views: views.length,
+            drawn: plots.filter(p => p.querySelector('svg.main-svg')).length + views.filter(v => v.childElementCount).length};
 }"""
 
 RENDERED = """() => {
+    const root = window.jupyterapp.shell.currentWidget.node;
     const box = el => { const r = el.getBoundingClientRect(); return [r.width, r.height]; };
-    const plots = Array.from(document.querySelectorAll('.jp-OutputArea-output .plotly-graph-div'));
-    const views = Array.from(document.querySelectorAll('.jp-OutputArea-output [id^="circuits-vis"]'));
+    const plots = Array.from(root.querySelectorAll('.jp-OutputArea-output .plotly-graph-div'));
+    const views = Array.from(root.querySelectorAll('.jp-OutputArea-output [id^="circuits-vis"]'));
+    const widgets = Array.from(root.querySelectorAll('.jp-OutputArea-output > .widget-vbox'));
     const room = el => el.closest('.jp-OutputArea-output').clientWidth;
-    const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output'));
+    const outputs = Array.from(root.querySelectorAll('.jp-OutputArea-output'));
     // Text the figure draws (titles, tick labels, colour bars, names) that sits on other text.
     const clashes = p => {
         const texts = Array.from(p.querySelectorAll('svg text')).filter(t => t.textContent.trim())
@@ -192,27 +261,24 @@ RENDERED = """() => {
     return {
         plots: plots.map(p => ({drawn: !!p.querySelector('svg.main-svg'), size: box(p), room: room(p), clashes: clashes(p)})),
         views: views.map(v => ({children: v.childElementCount, size: box(v), room: room(v)})),
+        widgets: widgets.map(w => ({controls: w.querySelectorAll('.widget-slider, .widget-dropdown, select').length,
+                                    shown: w.querySelectorAll('.plotly-graph-div svg.main-svg, .widget-html-content pre').length})),
         entities: outputs.map(o => o.innerText).filter(t => /&(lt|gt|amp|quot);/.test(t)).map(t => t.slice(0, 200)),
     };
 }"""
 
 
-def run_notebook(page, url: str, token: str, name: str) -> dict:
-    """Open ``name``, wait for its kernel, run every cell, and return the state once the kernel is idle."""
-    # A workspace of its own, reset: otherwise the lab reopens (and starts kernels for) earlier notebooks.
-    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={token}&reset")
-    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
-                           "?.status === 'idle'", timeout=60_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    try:
-        page.wait_for_function(f"() => {{ const s = ({NOTEBOOK_STATE})(); "
-                               "return s.errors.length > 0 || (s.ran === s.code && s.status === 'idle'); }",
-                               timeout=RUN_TIMEOUT_S * 1000, polling=500)
-    except sync_api.TimeoutError:
-        state = page.evaluate(NOTEBOOK_STATE)
-        pytest.fail(f"{name} did not finish in {RUN_TIMEOUT_S} s: {state['ran']} of {state['code']} code cells ran, "
-                    f"kernel {state['status']}", pytrace=False)
-    return page.evaluate(NOTEBOOK_STATE)
+def open_notebook(page, name: str) -> dict:
+    """Open ``name`` alone; once every figure and view in it is drawn (and stays so for a moment), what it shows."""
+    page.evaluate(OPEN, name)
+    deadline, last, steady = time.monotonic() + DRAW_TIMEOUT_S, None, 0
+    while steady < 3 and time.monotonic() < deadline:
+        state = page.evaluate(DRAWN)
+        complete = state["plots"] + state["views"] > 0 and state["drawn"] == state["plots"] + state["views"]
+        steady = steady + 1 if complete and state == last else 0
+        last = state
+        page.wait_for_timeout(300)
+    return page.evaluate(RENDERED)
 
 
 def screenshot(page, element, path: Path) -> None:
@@ -231,68 +297,38 @@ def screenshot_outputs(page, folder: Path, stem: str) -> None:
     """The page as the learner sees it, then one picture per figure, view and widget."""
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=folder / f"{stem}-page.png")
-    outputs = page.locator(".jp-Cell:has(.plotly-graph-div, [id^='circuits-vis'], .jp-OutputArea-output .widget-box)"
-                           " .jp-Cell-outputWrapper")
+    outputs = page.locator(".jp-NotebookPanel:visible .jp-Cell:has(.plotly-graph-div, [id^='circuits-vis'],"
+                           " .jp-OutputArea-output .widget-box) .jp-Cell-outputWrapper")
     for k in range(outputs.count()):
         screenshot(page, outputs.nth(k), folder / f"{stem}-{k:02d}.png")
 
 
-def widget_figure_text(widget) -> str:
-    """The text the widget's plotly figures show (titles, labels): it changes when they are redrawn."""
-    return widget.locator(".plotly-graph-div").evaluate_all("plots => plots.map(p => p.textContent).join('|')")
-
-
-def use_widget(page, kind: str, folder: Path, stem: str) -> tuple[str, str]:
-    """Move the slider one step, or pick another node; return the figures' text before and after."""
-    widget = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".plotly-graph-div")).first
-    widget.scroll_into_view_if_needed()
-    before = widget_figure_text(widget)
-    if kind == "slider":
-        handle = widget.locator(".noUi-handle").first
-        handle.click()
-        handle.press("ArrowRight")
-    else:
-        widget.locator("select").first.select_option(index=3)
-    page.wait_for_function("([el, before]) => Array.from(el.querySelectorAll('.plotly-graph-div')).map("
-                           "p => p.textContent).join('|') !== before && el.querySelector('svg.main-svg')",
-                           arg=[widget.element_handle(), before], timeout=30_000)
-    screenshot(page, widget, folder / f"{stem}-{kind}-moved.png")
-    return before, widget_figure_text(widget)
-
-
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_the_learner_sees_every_figure_and_widget(lab, browser, name, record_property):
-    url, token = lab
+def test_the_learner_sees_every_figure_and_widget(lab, page, name, record_property):
+    nb = lab.add(executed_copy(name))
     start = time.perf_counter()
-    page = browser.new_page(viewport=VIEWPORT)
-    watch = Watch(page)
+    page.watch.clear()
     try:
-        state = run_notebook(page, url, token, name)
-        rendered = page.evaluate(RENDERED)
-        stem = name.removesuffix(".ipynb")
-        screenshot_outputs(page, SCREENSHOTS, stem)  # before the checks: a failure comes with its pictures
+        rendered = open_notebook(page, name)
+        screenshot_outputs(page, SCREENSHOTS, name.removesuffix(".ipynb"))  # first: a failure comes with pictures
 
-        assert not state["errors"], f"{name}: error outputs {state['errors']}"
-        assert state["ran"] == state["code"], f"{name}: {state['ran']} of {state['code']} code cells ran"
-        warnings = [text for text in state["stderr"] if re.search(r"warn", text, re.I)]
-        assert not warnings, f"{name}: warnings a learner would see:\n" + "\n".join(warnings)
+        problems = problems_in_outputs(nb)
+        assert not problems, f"{name}: what a learner finds under the cells:\n" + "\n".join(problems)
         assert rendered["plots"], f"{name}: no plotly figure"
         blank = [k for k, p in enumerate(rendered["plots"]) if not p["drawn"] or min(p["size"]) < 50]
         assert not blank, f"{name}: plotly figures {blank} of {len(rendered['plots'])} not drawn: {rendered['plots']}"
         empty = [k for k, v in enumerate(rendered["views"]) if not v["children"] or min(v["size"]) < 20]
         assert not empty, f"{name}: circuitsvis views {empty} empty: {rendered['views']}"
+        broken = [w for w in rendered["widgets"] if not w["controls"] or not w["shown"]]
+        assert not broken, f"{name}: widgets drawn without their controls or what they show: {rendered['widgets']}"
         too_wide = [item for item in rendered["plots"] + rendered["views"] if item["size"][0] > item["room"] + 1]
         assert not too_wide, f"{name}: wider than the notebook at {VIEWPORT['width']} px: {too_wide}"
         assert not rendered["entities"], f"{name}: text escaped twice: {rendered['entities']}"
         clashes = {k: p["clashes"] for k, p in enumerate(rendered["plots"]) if p["clashes"]}
         assert not clashes, f"{name}: text on text in plotly figures (by index): {clashes}"
-        if WIDGETS.get(name):
-            before, after = use_widget(page, WIDGETS[name], SCREENSHOTS, stem)
-            assert after != before
-        assert not watch.outside, f"{name}: requests left localhost: {watch.outside}"
-        assert not watch.console, f"{name}: browser console:\n" + "\n".join(watch.console[:20])
+        assert not page.watch.outside, f"{name}: requests left localhost: {page.watch.outside}"
+        assert not page.watch.console, f"{name}: browser console:\n" + "\n".join(page.watch.console[:20])
     finally:
-        page.evaluate("() => window.jupyterapp?.shell.currentWidget?.sessionContext?.shutdown()")
-        page.close(run_before_unload=False)
+        page.evaluate(SHUT_DOWN)
         record_property(NOTEBOOK_SECONDS, time.perf_counter() - start)  # the suite prints it among the notebooks
         print(f"\nscreenshots of {name}: {SCREENSHOTS}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import executed
 from tests.conftest import NOTEBOOK_SECONDS, REPO
 from tests.notebook_client import run_notebook, sliced
 from tests.notebooks.common import output_problems
@@ -55,6 +56,7 @@ def test_notebook_runs(path, record_property):
     start = time.perf_counter()
     result = run_notebook(path, CELL_TIMEOUT_S)
     record_property(NOTEBOOK_SECONDS, time.perf_counter() - start)  # reaches the controller under xdist
+    executed.write(result.nb, path.name)  # for the browser test
     if result.error is not None:
         pytest.fail(f"{path.name} failed in cell {result.error.failing_cell_index}:\n{result.error.trace}", pytrace=False)
     problems = output_problems(result.nb)

@@ -76,3 +76,20 @@ def test_sae_clamp_writes_value_minus_activation_along_the_decoder():
             out = vectors.sae_clamp(sae, latent, 5.0)(resid.clone(), None)
             expected = resid + (5.0 - sae.encode(resid)[..., latent])[..., None] * sae.W_dec[latent]
         torch.testing.assert_close(out, expected)
+
+
+def test_the_steering_slider_shows_the_continuation_of_what_is_chosen():
+    """Each control moves the text: a new factor, a new prompt, a new method (whose factors the slider takes)."""
+    from workbench.viz.steering import steering_slider
+
+    methods = [vectors.Method("push", [1.0, 2.0], lambda factor: (None, [])),
+               vectors.Method("clamp", [5.0], lambda factor: (None, []))]
+    slider = steering_slider(methods, ["a", "b"], lambda method, factor, prompt: f"{method.name} {factor:g} {prompt}")
+    method_menu, prompt_menu, factor, output = slider.children
+    assert output.value == "<pre>a <b>push 0 a</b></pre>"
+    factor.value = 2.0
+    assert "push 2 a" in output.value
+    prompt_menu.value = "b"
+    assert "push 2 b" in output.value
+    method_menu.value = "clamp"
+    assert list(factor.options) == [0.0, 5.0] and "clamp 0 b" in output.value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import executed
 from tests.conftest import REPO
 from tests.notebook_client import KernelRun
 
@@ -18,7 +19,16 @@ CELL_TIMEOUT_S = 600
 
 @pytest.fixture(scope="module")
 def run(request):
-    """The module's notebook, executed top to bottom in a fresh kernel; the kernel ends with the module."""
-    kernel_run = KernelRun(REPO / "notebooks" / request.module.NOTEBOOK, CELL_TIMEOUT_S)
+    """The module's notebook, executed top to bottom in a fresh kernel; the kernel ends with the module.
+
+    The executed notebook goes at once to the browser test (``tests.executed``), which draws its outputs.
+    """
+    name = request.module.NOTEBOOK
+    try:
+        kernel_run = KernelRun(REPO / "notebooks" / name, CELL_TIMEOUT_S)
+    except BaseException:
+        executed.give_up(name)
+        raise
+    executed.write(kernel_run.nb, name)
     yield kernel_run
     kernel_run.close()
