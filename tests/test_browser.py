@@ -7,7 +7,7 @@ opened in JupyterLab on localhost, in Chromium (Debian's package, driven by Play
 notebook: no error output and no warning on stderr; every plotly figure drawn, within the output
 area at 1280 px, with no text on other text; every circuitsvis view filled; every widget drawn with
 its control and its figure; no request left localhost; nothing logged to the browser console as an
-error or warning. Screenshots of every figure, view and widget go to ``SCREENSHOTS`` for a person.
+error or warning (circuitsvis's bundle runs once a page: ``workbench.notebook``). Screenshots of every figure, view and widget go to ``SCREENSHOTS`` for a person.
 
 Nothing runs twice: each notebook runs once, in its module (the kernel JupyterLab starts when a
 notebook is opened is shut down unused). A widget is drawn here from its saved state; that moving
@@ -48,16 +48,6 @@ WAIT_FOR_RUN_S = 900  # for a notebook's module to finish its run (on the other 
 DRAW_TIMEOUT_S = 60
 CELL_TIMEOUT_S = 600  # when this test runs a notebook itself
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-# Each circuitsvis view carries its own copy of TensorFlow.js; a page with two kinds of view (notebook 08:
-# attention patterns and top contexts) registers its kernels twice, and tfjs says so once per kernel.
-# Harmless and not ours to fix; any other warning still fails the test.
-TFJS_REREGISTERED = re.compile(r"^(The kernel '\w+' for backend '\w+' is already registered|"
-                               r"\w+ backend was already registered\. Reusing existing backend factory\.|"
-                               r"Platform browser has already been set\. Overwriting the platform with browser\.)$")
-
-
-def library_noise(text: str) -> bool:
-    return bool(TFJS_REREGISTERED.match(text))
 
 
 if not Path(CHROMIUM).exists():
@@ -186,8 +176,7 @@ class Watch:
         self.outside, self.console = [], []
         page.route("**/*", self._route)
         page.on("websocket", lambda ws: self._check(ws.url))
-        page.on("console", lambda m: m.type in ("error", "warning") and not library_noise(m.text)
-                and self.console.append(f"{m.type}: {m.text}"))
+        page.on("console", lambda m: m.type in ("error", "warning") and self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda error: self.console.append(f"uncaught: {error}"))
 
     def clear(self):

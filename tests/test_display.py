@@ -11,7 +11,8 @@ from workbench.viz import display
 
 def rendered_props(view) -> tuple[str, dict]:
     """(component, props) that circuitsvis's page script renders, read back from the view's offline HTML."""
-    component, props = re.search(r'CircuitsVis\.render\(\s*"[^"]+",\s*CircuitsVis\.(\w+),\s*(\{.*\})\s*\)',
+    bundle = r"(?:globalThis\['[^']+'\]|CircuitsVis)"  # circuitsvis's own, or the page's one copy (workbench.notebook)
+    component, props = re.search(bundle + r'\.render\(\s*"[^"]+",\s*' + bundle + r'\.(\w+),\s*(\{.*\})\s*\)',
                                  view.local_src, flags=re.S).groups()
     return component, json.loads(props)
 

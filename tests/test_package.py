@@ -55,6 +55,23 @@ def test_setup_notebook_goes_offline():
     assert not [w for w in caught if "HookedTransformer" in str(w.message)]
 
 
+def test_a_circuitsvis_view_carries_its_bundle_and_runs_it_only_if_no_view_on_the_page_has():
+    """Each view draws alone; a second view on the page reuses the first's bundle (tfjs registered once)."""
+    import circuitsvis
+
+    import workbench
+
+    workbench.setup_notebook()
+    workbench.notebook.use_inline_circuitsvis()  # twice: the bundle is guarded once, not twice
+    html = circuitsvis.tokens.colored_tokens(tokens=["a", "b"], values=[1.0, 2.0])._repr_html_()
+    shared = f"globalThis[{workbench.notebook.CIRCUITSVIS_GLOBAL!r}]"
+    assert html.count("var CircuitsVis=") == 1 and html.count(f"if (!{shared})") == 1
+    guard, bundle_end, call = html.index(f"if (!{shared})"), html.index(f"{shared} = CircuitsVis;"), \
+        html.index(f"{shared}.render(")
+    assert guard < html.index("var CircuitsVis=") < bundle_end < call
+    assert f"{shared}.ColoredTokens" in html[call:] and "CircuitsVis.render" not in html[call:].replace(shared, "")
+
+
 def test_plotly_figures_load_nothing_from_the_internet():
     """plotly 7.1's notebook renderer writes a MathJax <script src> from cdnjs into every figure."""
     import plotly.graph_objects as go

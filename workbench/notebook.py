@@ -9,7 +9,10 @@ network:
   plotly.js from the internet), less the MathJax ``<script src>`` from cdnjs that plotly 7.1 writes
   into every figure (registered as ``"notebook_offline"``; no figure here uses LaTeX);
 - circuitsvis in inline mode: its ``internet_on()`` probes google.com on every display and, when
-  the probe succeeds, loads its JavaScript from a CDN; we make the probe answer "offline";
+  the probe succeeds, loads its JavaScript from a CDN; we make the probe answer "offline". Each
+  inline view carries circuitsvis's whole bundle (TensorFlow.js within it), and a page that ran it
+  twice would log one warning per TensorFlow.js kernel registered again: a view still carries the
+  bundle (it must draw alone), but runs it only if no view on the page has;
 - TransformerLens's ``HookedTransformer`` deprecation warning filtered (it fires on every model
   construction in transformer-lens 3.x and drowns the output).
 """
@@ -30,6 +33,7 @@ OFFLINE_ENV = {
 }
 
 PLOTLY_RENDERER = "notebook_offline"
+CIRCUITSVIS_GLOBAL = "workbench circuitsvis"  # the page's one copy of circuitsvis's bundle
 # plotly's HtmlRenderer passes include_mathjax="cdn" unconditionally (plotly/io/_base_renderers.py).
 REMOTE_SCRIPT = re.compile(r'<script[^>]*\bsrc="(?:https?:)?//[^"]*"[^>]*>\s*</script>')
 
@@ -70,10 +74,31 @@ def use_offline_plotly() -> None:
 
 
 def use_inline_circuitsvis() -> None:
-    """Make circuitsvis inline its JavaScript instead of probing google.com and using a CDN."""
+    """Make circuitsvis inline its JavaScript instead of probing google.com and using a CDN, run once a page."""
     import circuitsvis.utils.render as render
 
     render.internet_on = lambda *args, **kwargs: False
+    if not getattr(render.render_local, "runs_bundle_once", False):
+        render.render_local = bundle_once(render.render_local)
+
+
+def bundle_once(render_local):
+    """circuitsvis's ``render_local``, its bundle run only by the first view on a page (``CIRCUITSVIS_GLOBAL``).
+
+    ``render_local`` writes ``<div id=…/><script type="module">BUNDLE CircuitsVis.render(…)</script>``;
+    the bundle defines ``var CircuitsVis``, module-scoped, so every view ran it again.
+    """
+
+    def render_local_once(react_element_name: str, **kwargs) -> str:
+        html = render_local(react_element_name, **kwargs)
+        call = html.rindex("CircuitsVis.render(")
+        start = html.index(">", html.index("<script")) + 1
+        shared = f"globalThis[{CIRCUITSVIS_GLOBAL!r}]"
+        return (html[:start] + f"\nif (!{shared}) {{\n" + html[start:call] + f"\n{shared} = CircuitsVis;\n}}\n"
+                + html[call:].replace("CircuitsVis.", f"{shared}.", 2))
+
+    render_local_once.runs_bundle_once = True
+    return render_local_once
 
 
 def setup_notebook(seed: int = runtime.DEFAULT_SEED, threads: int | None = None, offline: bool = True) -> dict:
