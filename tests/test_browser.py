@@ -9,10 +9,10 @@ area at 1280 px, with no text on other text; every circuitsvis view filled; ever
 its control and its figure; no request left localhost; nothing logged to the browser console as an
 error or warning (circuitsvis's bundle runs once a page: ``workbench.notebook``). Screenshots of every figure, view and widget go to ``SCREENSHOTS`` for a person.
 
-Nothing runs twice: each notebook runs once, in its module (the kernel JupyterLab starts when a
-notebook is opened is shut down unused). A widget is drawn here from its saved state; that moving
-it redraws its figure is tested in a kernel (``test_superposition``, ``test_graph_view``,
-``test_steering``). Without Chromium these tests skip, saying how to enable them.
+Nothing runs twice: each notebook runs once, in its module (the kernel of the notebook opened here
+stays unused). A widget is drawn here from its saved state; that moving it redraws its figure is tested in a kernel
+(``test_superposition``, ``test_graph_view``, ``test_steering``). Without Chromium these tests skip,
+saying how to enable them.
 """
 
 from __future__ import annotations
@@ -83,6 +83,31 @@ def problems_in_outputs(nb) -> list[str]:
     return found
 
 
+WIDGET_VIEW, WIDGET_STATE = "application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json"
+PROGRESS_BAR = ["HTMLModel", "FloatProgressModel", "HTMLModel"]  # tqdm's widget: a box of label, bar, counts
+
+
+def progress_bars_as_text(nb):
+    """``nb`` with each tqdm widget output replaced by the text it ended on ("training: 100%  1000/1000 [...]").
+
+    A progress bar moves only while its cell runs. Drawn from saved state in a page whose kernel has just
+    started, tqdm's many small models were sometimes not found (one suite run in three, notebook 02), so the
+    copy shows what the bar said. Widgets that do something (sliders, menus) stay widgets.
+    """
+    import html
+
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            children = state.get(view["model_id"], {}).get("state", {}).get("children", []) if view else []
+            parts = [state.get(child.removeprefix("IPY_MODEL_"), {}) for child in children]
+            if [part.get("model_name") for part in parts] == PROGRESS_BAR:
+                label, counts = (html.unescape(parts[k]["state"].get("value", "")) for k in (0, 2))
+                out["data"] = {"text/plain": f"{label} {counts}".strip()}
+    return nb
+
+
 # ---- the server ---------------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
@@ -137,13 +162,15 @@ class Lab:
                 time.sleep(0.5)
 
     def add(self, path: Path):
-        """Copy the executed notebook at ``path`` into the lab's folder, signed, so that its outputs' scripts run."""
+        """Copy the executed notebook at ``path`` into the lab's folder, signed (its outputs' scripts run), with
+        its progress bars as the text they ended on (``progress_bars_as_text``); return the copy."""
         import nbformat
 
         nb = nbformat.read(path, as_version=4)
-        self.notary.sign(nb)
-        nbformat.write(nb, self.root / path.name)
-        return nb
+        copy = progress_bars_as_text(nbformat.from_dict(nb))
+        self.notary.sign(copy)
+        nbformat.write(copy, self.root / path.name)
+        return copy
 
     def close(self):
         self.server.terminate()
@@ -208,6 +235,8 @@ def page(lab, browser):
     page.close(run_before_unload=False)
 
 
+SHUT_DOWN = "() => window.jupyterapp.shell.currentWidget?.sessionContext?.shutdown()"
+
 OPEN = """async (path) => {
     const app = window.jupyterapp;
     for (const widget of Array.from(app.shell.widgets('main'))) { widget.dispose(); }  // no 'save changes?'
@@ -216,23 +245,40 @@ OPEN = """async (path) => {
     app.shell.activateById(panel.id);
 }"""
 
-SHUT_DOWN = "() => window.jupyterapp.shell.currentWidget?.sessionContext?.shutdown()"
-
-# How many plotly figures and circuitsvis views the open notebook has, and how many are drawn yet.
+# What the open notebook shows so far: its outputs that hold a figure or a view; its widgets, and how many are
+# not drawn yet ("Loading widget..." while the model is looked up, then empty until the view is made); and how
+# many of its plotly figures and circuitsvis views are drawn.
 DRAWN = """() => {
     const root = window.jupyterapp.shell.currentWidget.node;
+    const top = Array.from(root.querySelectorAll('.jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output'));
     const plots = Array.from(root.querySelectorAll('.jp-OutputArea-output .plotly-graph-div'));
     const views = Array.from(root.querySelectorAll('.jp-OutputArea-output [id^="circuits-vis"]'));
-    return {plots: plots.length, views: views.length,
+    const widgets = top.filter(o => o.classList.contains('lm-Panel'));
+    return {figures: top.filter(o => !o.classList.contains('lm-Panel') && o.querySelector('.plotly-graph-div, [id^="circuits-vis"]')).length,
+            widgets: widgets.length, waiting: widgets.filter(w => !w.querySelector('.jupyter-widgets')).length,
+            shown: plots.length + views.length,
             drawn: plots.filter(p => p.querySelector('svg.main-svg')).length + views.filter(v => v.childElementCount).length};
 }"""
+
+
+def expected_outputs(nb) -> dict:
+    """How many outputs of ``nb`` hold a plotly figure or a circuitsvis view, and how many are widgets."""
+    figures = widgets = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            widgets += WIDGET_VIEW in data
+            figures += WIDGET_VIEW not in data and bool(re.search(r"plotly-graph-div|circuits-vis", str(data.get("text/html", ""))))
+    return {"figures": figures, "widgets": widgets}
+
 
 RENDERED = """() => {
     const root = window.jupyterapp.shell.currentWidget.node;
     const box = el => { const r = el.getBoundingClientRect(); return [r.width, r.height]; };
     const plots = Array.from(root.querySelectorAll('.jp-OutputArea-output .plotly-graph-div'));
     const views = Array.from(root.querySelectorAll('.jp-OutputArea-output [id^="circuits-vis"]'));
-    const widgets = Array.from(root.querySelectorAll('.jp-OutputArea-output > .widget-vbox'));
+    // A widget's output is a panel (ipywidgets' renderer); it reads "Loading widget..." until its model is found.
+    const widgets = Array.from(root.querySelectorAll('.jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output.lm-Panel'));
     const room = el => el.closest('.jp-OutputArea-output').clientWidth;
     const outputs = Array.from(root.querySelectorAll('.jp-OutputArea-output'));
     // Text the figure draws (titles, tick labels, colour bars, names) that sits on other text.
@@ -250,20 +296,23 @@ RENDERED = """() => {
     return {
         plots: plots.map(p => ({drawn: !!p.querySelector('svg.main-svg'), size: box(p), room: room(p), clashes: clashes(p)})),
         views: views.map(v => ({children: v.childElementCount, size: box(v), room: room(v)})),
-        widgets: widgets.map(w => ({controls: w.querySelectorAll('.widget-slider, .widget-dropdown, select').length,
+        widgets: widgets.map(w => ({text: w.innerText.slice(0, 80),
+                                    controls: w.querySelectorAll('.widget-slider, .widget-dropdown, select').length,
                                     shown: w.querySelectorAll('.plotly-graph-div svg.main-svg, .widget-html-content pre').length})),
         entities: outputs.map(o => o.innerText).filter(t => /&(lt|gt|amp|quot);/.test(t)).map(t => t.slice(0, 200)),
     };
 }"""
 
 
-def open_notebook(page, name: str) -> dict:
-    """Open ``name`` alone; once every figure and view in it is drawn (and stays so for a moment), what it shows."""
+def open_notebook(page, name: str, expected: dict) -> dict:
+    """Open ``name`` alone; once its ``expected`` outputs are there and every figure, view and widget in them is
+    drawn (and stays so for a moment), what it shows. Outputs arrive over a while on a busy machine."""
     page.evaluate(OPEN, name)
     deadline, last, steady = time.monotonic() + DRAW_TIMEOUT_S, None, 0
     while steady < 3 and time.monotonic() < deadline:
         state = page.evaluate(DRAWN)
-        complete = state["plots"] + state["views"] > 0 and state["drawn"] == state["plots"] + state["views"]
+        complete = (state["figures"] >= expected["figures"] and state["widgets"] >= expected["widgets"]
+                    and not state["waiting"] and state["drawn"] == state["shown"])
         steady = steady + 1 if complete and state == last else 0
         last = state
         page.wait_for_timeout(300)
@@ -298,7 +347,8 @@ def test_the_learner_sees_every_figure_and_widget(lab, page, name, record_proper
     start = time.perf_counter()
     page.watch.clear()
     try:
-        rendered = open_notebook(page, name)
+        expected = expected_outputs(nb)
+        rendered = open_notebook(page, name, expected)
         screenshot_outputs(page, SCREENSHOTS, name.removesuffix(".ipynb"))  # first: a failure comes with pictures
 
         problems = problems_in_outputs(nb)
@@ -308,6 +358,8 @@ def test_the_learner_sees_every_figure_and_widget(lab, page, name, record_proper
         assert not blank, f"{name}: plotly figures {blank} of {len(rendered['plots'])} not drawn: {rendered['plots']}"
         empty = [k for k, v in enumerate(rendered["views"]) if not v["children"] or min(v["size"]) < 20]
         assert not empty, f"{name}: circuitsvis views {empty} empty: {rendered['views']}"
+        assert len(rendered["widgets"]) == expected["widgets"], \
+            f"{name}: {expected['widgets']} widgets saved, {len(rendered['widgets'])} drawn"
         broken = [w for w in rendered["widgets"] if not w["controls"] or not w["shown"]]
         assert not broken, f"{name}: widgets drawn without their controls or what they show: {rendered['widgets']}"
         too_wide = [item for item in rendered["plots"] + rendered["views"] if item["size"][0] > item["room"] + 1]
