@@ -6,14 +6,15 @@ its module the moment its run ends, outputs and widgets' state included) is sign
 opened in JupyterLab on localhost, in Chromium (Debian's package, driven by Playwright). For every
 notebook: no error output and no warning on stderr; every plotly figure drawn, within the output
 area at 1280 px, with no text on other text; every circuitsvis view filled; every widget drawn with
-its control and its figure; no request left localhost; nothing logged to the browser console as an
-error or warning (circuitsvis's bundle runs once a page: ``workbench.notebook``). Screenshots of every figure, view and widget go to ``SCREENSHOTS`` for a person.
+its controls and what it shows; no request left localhost; nothing logged to the browser console as
+an error or warning (circuitsvis's bundle runs once a page: ``workbench.notebook``). Screenshots of
+every figure, view and widget go to ``SCREENSHOTS`` for a person to look at.
 
-Nothing runs twice: each notebook runs once, in its module. The kernel JupyterLab starts for a notebook
-opened here stays idle until the server stops (shut down at once, it cancelled the debugger's first
-request now and then, which the console reported). A widget is drawn here from its saved state; that moving it redraws its figure is tested in a kernel
-(``test_superposition``, ``test_graph_view``, ``test_steering``). Without Chromium these tests skip,
-saying how to enable them.
+Nothing runs twice: each notebook runs once, in its module. The kernel JupyterLab starts for a
+notebook opened here stays idle until the server stops (shut down at once, it now and then cancelled
+the debugger's first request, which the console reported). A widget is drawn from its saved state;
+that moving it redraws its figure is tested in a kernel (``test_superposition``, ``test_graph_view``,
+``test_steering``). Without Chromium these tests skip, saying how to enable them.
 """
 
 from __future__ import annotations
